@@ -1,0 +1,43 @@
+// Package profile is hardbake's configuration: what to harden and how. It is
+// YAML (gopkg.in/yaml.v3), strict (unknown keys are errors), and validated in
+// one pass that reports every problem with its field path and line.
+package profile
+
+import (
+	_ "embed"
+	"fmt"
+)
+
+// DefaultYAML is the commented default profile that `hardbake profile` prints.
+// Default() is parsed from it, so the documentation cannot drift from the code.
+//
+//go:embed default.yaml
+var DefaultYAML string
+
+// Profile is the whole configuration.
+type Profile struct {
+	SSH SSH `yaml:"ssh"`
+}
+
+// SSH configures the sshd step.
+type SSH struct {
+	PermitRootLogin        string `yaml:"permit_root_login"`
+	PasswordAuthentication bool   `yaml:"password_authentication"`
+	AddressFamily          string `yaml:"address_family"`
+	Ports                  []int  `yaml:"ports"`
+	MaxAuthTries           int    `yaml:"max_auth_tries"`
+	LoginGraceTime         int    `yaml:"login_grace_time"`
+	X11Forwarding          bool   `yaml:"x11_forwarding"`
+}
+
+// AddressFamilies are the values sshd's AddressFamily accepts.
+var AddressFamilies = []string{"any", "inet", "inet6"}
+
+// Default returns the default profile.
+func Default() *Profile {
+	p, err := decodeOnto(&Profile{}, []byte(DefaultYAML), "built-in default profile")
+	if err != nil {
+		panic(fmt.Sprintf("built-in default profile is invalid: %v", err))
+	}
+	return p
+}
