@@ -1,0 +1,336 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/hardbake/hardbake/bootstrap/distro"
+	"github.com/hardbake/hardbake/bootstrap/profile"
+	"github.com/hardbake/hardbake/bootstrap/report"
+	"github.com/hardbake/hardbake/bootstrap/runner"
+	"github.com/hardbake/hardbake/bootstrap/sshdconfig"
+)
+
+// Paths the ssh step owns or edits.
+const (
+	SSHDConfig = "/etc/ssh/sshd_config"
+	// SSHDropIn sorts first in sshd_config.d: OpenSSH keeps the first value
+	// it reads for most keywords, so the first drop-in wins over cloud-init's
+	// 50-cloud-init.conf and Ubuntu's 60-cloudimg-settings.conf.
+	SSHDropIn = "/etc/ssh/sshd_config.d/00-hardbake.conf"
+	// CloudInitSSH stops cloud-init from turning password login back on at
+	// first boot (its ssh_pwauth default is "unchanged" on Debian, but images
+	// and user-data often set true) and from enabling root login.
+	CloudInitSSH = "/etc/cloud/cloud.cfg.d/99-hardbake-ssh.cfg"
+)
+
+const cloudInitSSHContent = `# Written by hardbake: keep cloud-init from undoing the SSH hardening.
+ssh_pwauth: false
+disable_root: true
+`
+
+// SSH hardens sshd: no root login, no passwords, keys only, the profile's
+// address family and ports, validated by the target's own sshd.
+type SSH struct{}
+
+// Name implements Step.
+func (SSH) Name() string { return "ssh" }
+
+// Directives returns the sshd lines the profile asks for, in the order they
+// are written.
+func (SSH) Directives(p profile.SSH) []string {
+	pw := yesNo(p.PasswordAuthentication)
+	d := []string{
+		"PermitRootLogin " + p.PermitRootLogin,
+		"PasswordAuthentication " + pw,
+		"KbdInteractiveAuthentication " + pw,
+		"PubkeyAuthentication yes",
+		"AddressFamily " + p.AddressFamily,
+		"MaxAuthTries " + strconv.Itoa(p.MaxAuthTries),
+		"LoginGraceTime " + strconv.Itoa(p.LoginGraceTime),
+		"X11Forwarding " + yesNo(p.X11Forwarding),
+	}
+	for _, port := range p.Ports {
+		d = append(d, "Port "+strconv.Itoa(port))
+	}
+	return d
+}
+
+// want is the `sshd -T` value each managed keyword must end with.
+func (s SSH) want(p profile.SSH) map[string]string {
+	w := map[string]string{}
+	for _, d := range s.Directives(p) {
+		k, v, _ := strings.Cut(d, " ")
+		if k == "Port" {
+			continue
+		}
+		w[strings.ToLower(k)] = v
+	}
+	return w
+}
+
+// weakening lists what a Match block may not turn back on.
+func weakening(p profile.SSH, v sshdconfig.Value) bool {
+	arg := ""
+	if len(v.Args) > 0 {
+		arg = strings.ToLower(v.Args[0])
+	}
+	switch v.Keyword {
+	case "passwordauthentication", "kbdinteractiveauthentication", "challengeresponseauthentication":
+		return !p.PasswordAuthentication && arg == "yes"
+	case "permitrootlogin":
+		return arg != "no" && (p.PermitRootLogin == "no" || arg == "yes")
+	}
+	return false
+}
+
+// Plan implements Step.
+func (s SSH) Plan(ctx context.Context, env *Env) ([]Action, error) {
+	main, err := env.Root.ReadFile(SSHDConfig)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w (is %s installed?)", SSHDConfig, err, env.Distro.SSHPackage)
+	}
+	current, err := sshdconfig.Load(env.Root, SSHDConfig)
+	if err != nil {
+		return nil, fmt.Errorf("reading the current sshd configuration: %w", err)
+	}
+	p := env.Profile.SSH
+	directives := s.Directives(p)
+
+	// Start from the configuration as the admin left it: no managed block,
+	// no drop-in of ours, nothing disabled by an earlier run. Re-deriving
+	// everything from there makes a second run produce identical files.
+	ov := newOverlay(env.Root)
+	base := map[string]string{}
+	for _, f := range current.Files {
+		if f == SSHDropIn {
+			continue
+		}
+		data, err := env.Root.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		text := sshdconfig.RestoreDisabled(string(data))
+		if f == SSHDConfig {
+			text = sshdconfig.SetManagedBlock(text, nil)
+		}
+		base[f] = text
+		ov.set(f, []byte(text))
+	}
+	if _, ok := base[SSHDConfig]; !ok {
+		base[SSHDConfig] = sshdconfig.SetManagedBlock(string(main), nil)
+		ov.set(SSHDConfig, []byte(base[SSHDConfig]))
+	}
+
+	// Prefer a drop-in: package upgrades never conflict on it. It only
+	// works when the main file includes sshd_config.d and nothing read
+	// before it sets our keywords; otherwise a block at the top of
+	// sshd_config, before any Include or Match, always wins.
+	dropIn := strings.Join(append([]string{"# Written by hardbake; rewritten on every bake. Local changes belong in a later file."}, directives...), "\n") + "\n"
+	ov.set(SSHDropIn, []byte(dropIn))
+	eff, err := sshdconfig.Load(ov, SSHDConfig)
+	if err != nil {
+		return nil, err
+	}
+	ours := func(v sshdconfig.Value) bool { return v.File == SSHDropIn }
+	if !s.wins(eff, p, ours) {
+		ov.remove(SSHDropIn)
+		withBlock := sshdconfig.SetManagedBlock(base[SSHDConfig], directives)
+		ov.set(SSHDConfig, []byte(withBlock))
+		first, last := blockLines(withBlock)
+		ours = func(v sshdconfig.Value) bool { return v.File == SSHDConfig && v.Line > first && v.Line < last }
+		if eff, err = sshdconfig.Load(ov, SSHDConfig); err != nil {
+			return nil, err
+		}
+		if !s.wins(eff, p, ours) {
+			return nil, fmt.Errorf("internal error: the managed block at the top of %s does not win", SSHDConfig)
+		}
+	}
+
+	// Lines to neutralise: other Port lines when the profile sets ports
+	// (Port accumulates across files), and Match blocks that would turn
+	// passwords or root login back on for some connections.
+	disable := map[string][]int{}
+	if len(p.Ports) > 0 {
+		for _, v := range eff.Values["port"] {
+			if !ours(v) {
+				disable[v.File] = append(disable[v.File], v.Line)
+			}
+		}
+	}
+	for _, m := range eff.Matches {
+		for _, v := range m.Directives {
+			if weakening(p, v) {
+				disable[v.File] = append(disable[v.File], v.Line)
+			}
+		}
+	}
+	for f, lines := range disable {
+		data, _ := ov.ReadFile(f)
+		ov.set(f, []byte(sshdconfig.DisableLines(string(data), lines)))
+	}
+	// Files we did not change must not be rewritten (their base may differ
+	// from disk only by markers we would re-add).
+	actions, err := ov.actions(map[string]string{
+		SSHDConfig: "sshd main configuration",
+		SSHDropIn:  "hardbake sshd settings",
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range actions {
+		if actions[i].Summary == "" {
+			actions[i].Summary = "disable sshd lines that override the hardening"
+		}
+	}
+	if env.Root.Exists("/etc/cloud/cloud.cfg.d") {
+		a, err := WriteFile(env.Root, CloudInitSSH, []byte(cloudInitSSHContent), 0o644, "keep cloud-init from re-enabling passwords and root login")
+		if err != nil {
+			return nil, err
+		}
+		if a != nil {
+			actions = append(actions, *a)
+		}
+	}
+	if len(actions) == 0 {
+		return nil, nil
+	}
+	if hasSSHD(env) {
+		actions = append(actions, Action{
+			Kind: "validate", Summary: "sshd -t accepts the new configuration",
+			Cmd:      runner.Cmd{Name: "/usr/sbin/sshd", Args: []string{"-t"}},
+			Validate: func(ctx context.Context) error { _, err := sshdTest(ctx, env, "-t"); return err },
+		})
+	}
+	if env.Live() {
+		actions = append(actions, reloadSSH(env.Distro)...)
+	}
+	return actions, nil
+}
+
+// wins reports whether every managed keyword's effective value comes from our lines.
+func (s SSH) wins(eff *sshdconfig.Effective, p profile.SSH, ours func(sshdconfig.Value) bool) bool {
+	for k := range s.want(p) {
+		v, ok := eff.Get(k)
+		if !ok || !ours(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// blockLines finds the managed block's begin and end line numbers.
+func blockLines(text string) (first, last int) {
+	for i, l := range strings.Split(text, "\n") {
+		switch strings.TrimSpace(l) {
+		case sshdconfig.BlockBegin:
+			first = i + 1
+		case sshdconfig.BlockEnd:
+			last = i + 1
+		}
+	}
+	return first, last
+}
+
+// reloadSSH returns the commands that make a running sshd read its new
+// configuration. On Ubuntu >= 22.10 sshd is socket-activated: the port and
+// address family live in ssh.socket (generated from sshd_config by
+// sshd-socket-generator), so the generator must rerun and the socket restart.
+// The socket is never masked: that breaks release upgrades.
+func reloadSSH(d distro.Info) []Action {
+	run := func(summary, name string, args ...string) Action {
+		return Action{Kind: "run", Summary: summary, Cmd: runner.Cmd{Name: name, Args: args}}
+	}
+	switch d.ServiceManager {
+	case distro.Systemd:
+		var out []Action
+		if d.SSHSocket != "" {
+			out = append(out,
+				run("regenerate ssh.socket from sshd_config", "systemctl", "daemon-reload"),
+				run("rebind the SSH socket", "systemctl", "try-restart", d.SSHSocket))
+		}
+		return append(out, run("reload sshd", "systemctl", "try-reload-or-restart", d.SSHService+".service"))
+	case distro.OpenRC:
+		return []Action{run("reload sshd", "rc-service", d.SSHService, "reload")}
+	default:
+		return []Action{run("reload sshd", "service", d.SSHService, "reload")}
+	}
+}
+
+// Apply implements Step.
+func (s SSH) Apply(ctx context.Context, env *Env) ([]report.Change, error) {
+	actions, err := s.Plan(ctx, env)
+	if err != nil || len(actions) == 0 {
+		return nil, err
+	}
+	if env.Live() && !env.Profile.SSH.PasswordAuthentication && !env.Force {
+		if err := lockoutGuard(env); err != nil {
+			return nil, err
+		}
+	}
+	return Execute(ctx, env, actions)
+}
+
+// Check implements Step.
+func (s SSH) Check(ctx context.Context, env *Env) ([]report.Check, error) {
+	p := env.Profile.SSH
+	got, source, err := effectiveSSHD(ctx, env)
+	if err != nil {
+		return []report.Check{{ID: "ssh.config", OK: false, Want: "a valid sshd configuration", Got: err.Error()}}, nil
+	}
+	var checks []report.Check
+	want := s.want(p)
+	keys := make([]string, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		c := check("ssh."+k, strings.ToLower(want[k]), strings.Join(got[k], " "))
+		c.Detail = source
+		checks = append(checks, c)
+	}
+	if len(p.Ports) > 0 {
+		var w []string
+		for _, port := range p.Ports {
+			w = append(w, strconv.Itoa(port))
+		}
+		slices.Sort(w)
+		g := slices.Clone(got["port"])
+		slices.Sort(g)
+		checks = append(checks, check("ssh.port", strings.Join(w, " "), strings.Join(g, " ")))
+	}
+	// Match blocks are not in `sshd -T` without -C: read them from the files.
+	if eff, err := sshdconfig.Load(env.Root, SSHDConfig); err == nil {
+		var weak []string
+		for _, m := range eff.Matches {
+			for _, v := range m.Directives {
+				if weakening(p, v) {
+					weak = append(weak, fmt.Sprintf("%s:%d %s %s", v.File, v.Line, v.Keyword, strings.Join(v.Args, " ")))
+				}
+			}
+		}
+		c := check("ssh.match_overrides", "none", "none")
+		if len(weak) > 0 {
+			c = check("ssh.match_overrides", "none", strings.Join(weak, "; "))
+		}
+		checks = append(checks, c)
+	}
+	if env.Root.Exists("/etc/cloud/cloud.cfg.d") {
+		data, _ := env.Root.ReadFile(CloudInitSSH)
+		checks = append(checks, check("ssh.cloud_init_pwauth", "ssh_pwauth: false", cloudInitPwauth(string(data))))
+	}
+	return checks, nil
+}
+
+func cloudInitPwauth(text string) string {
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "ssh_pwauth:") {
+			return strings.TrimSpace(l)
+		}
+	}
+	return "not set"
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/hardbake/hardbake/bootstrap"
+	"github.com/hardbake/hardbake/bootstrap/distro"
+	"github.com/hardbake/hardbake/bootstrap/profile"
+	"github.com/hardbake/hardbake/bootstrap/report"
+	"github.com/hardbake/hardbake/bootstrap/root"
+	"github.com/hardbake/hardbake/bootstrap/runner"
+	"github.com/hardbake/hardbake/bootstrap/steps"
+)
+
+// stepFlags are the flags of bake, plan and audit.
+type stepFlags struct {
+	root, profile, reportFile string
+	only, skip                listFlag
+	dryRun, json, force       bool
+}
+
+func parseStepFlags(mode steps.Mode, args []string, stderr io.Writer) (*stepFlags, error) {
+	f := &stepFlags{}
+	fs := flag.NewFlagSet("hardbake "+string(mode), flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.root, "root", "/", "harden the system mounted at `DIR` (a chroot or image) instead of this one; commands run via chroot, nothing is started")
+	fs.StringVar(&f.profile, "profile", "", "profile `FILE` (YAML); default: the built-in checklist (see `hardbake profile`)")
+	fs.StringVar(&f.reportFile, "report", "", "also write the JSON report to `FILE`")
+	fs.BoolVar(&f.json, "json", false, "print the JSON report on stdout (progress goes to stderr)")
+	if mode != steps.ModeAudit {
+		fs.Var(&f.only, "only", "run only these `STEPS` (comma-separated): "+strings.Join(steps.Names(), ", "))
+		fs.Var(&f.skip, "skip", "skip these `STEPS` (comma-separated)")
+		fs.BoolVar(&f.dryRun, "dry-run", false, "show what would change; change nothing (same as `hardbake plan`)")
+		fs.BoolVar(&f.force, "force", false, "turn password login off even when no account has a usable SSH key (you have console access)")
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, errReported
+		}
+		return nil, fmt.Errorf("%w: %v", bootstrap.ErrInvalid, err)
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("%w: unexpected argument %q", bootstrap.ErrInvalid, fs.Arg(0))
+	}
+	return f, nil
+}
+
+// newEnv validates everything the user gave before any step runs: root,
+// distribution, profile, step names.
+func newEnv(f *stepFlags, logw io.Writer) (*steps.Env, []steps.Step, error) {
+	r, err := root.Dir(f.root)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: --root: %v", bootstrap.ErrInvalid, err)
+	}
+	d, err := distro.Detect(r)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", bootstrap.ErrInvalid, err)
+	}
+	p := profile.Default()
+	if f.profile != "" {
+		if p, err = profile.Load(f.profile); err != nil {
+			return nil, nil, err
+		}
+	}
+	selected, err := steps.Select(f.only, f.skip)
+	if err != nil {
+		return nil, nil, err
+	}
+	env := &steps.Env{
+		Root: r, Run: runner.Exec{Chroot: r.Dir}, Distro: d, Profile: p, Force: f.force,
+		Log: func(format string, args ...any) { fmt.Fprintf(logw, format+"\n", args...) },
+	}
+	return env, selected, nil
+}
+
+func runSteps(ctx context.Context, mode steps.Mode, args []string, stdout, stderr io.Writer) error {
+	f, err := parseStepFlags(mode, args, stderr)
+	if err != nil {
+		return err
+	}
+	if f.dryRun {
+		mode = steps.ModePlan
+	}
+	logw := stdout
+	if f.json {
+		logw = stderr
+	}
+	env, selected, err := newEnv(f, logw)
+	if err != nil {
+		return err
+	}
+	env.Log("hardbake %s %s on %s: %s", version, mode, env.Root, env.Distro)
+	rep, runErr := steps.Run(ctx, env, mode, selected)
+	rep.Version = version
+	if mode == steps.ModePlan && !f.json {
+		printPlan(logw, rep)
+	}
+	if f.reportFile != "" {
+		if err := writeReport(f.reportFile, rep); err != nil {
+			return err
+		}
+	}
+	if f.json {
+		if err := rep.Write(stdout); err != nil {
+			return err
+		}
+	} else {
+		summary(logw, mode, rep)
+	}
+	if runErr != nil {
+		if errors.Is(runErr, bootstrap.ErrCheckFailed) {
+			return fmt.Errorf("%w: %w", errReported, runErr)
+		}
+		return runErr
+	}
+	return nil
+}
+
+func writeReport(file string, rep *report.Report) error {
+	fh, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if err := rep.Write(fh); err != nil {
+		fh.Close()
+		return err
+	}
+	return fh.Close()
+}
+
+func printPlan(w io.Writer, rep *report.Report) {
+	for _, s := range rep.Steps {
+		for _, c := range s.Changes {
+			switch {
+			case c.Diff != "":
+				fmt.Fprintf(w, "\n%s: %s %s (%s)\n%s", s.Name, c.Kind, c.Path, c.Summary, c.Diff)
+			case c.Command != "":
+				fmt.Fprintf(w, "\n%s: would %s: %s (%s)\n", s.Name, c.Kind, c.Command, c.Summary)
+			}
+		}
+	}
+	fmt.Fprintln(w)
+}
+
+func summary(w io.Writer, mode steps.Mode, rep *report.Report) {
+	failed := 0
+	for _, s := range rep.Steps {
+		for _, c := range s.Checks {
+			if c.Failed() {
+				failed++
+			}
+		}
+	}
+	switch mode {
+	case steps.ModePlan:
+		fmt.Fprintf(w, "plan: %d change(s) would be made\n", rep.Changed)
+	case steps.ModeBake:
+		fmt.Fprintf(w, "bake: %d change(s) made, %d check(s) failed\n", rep.Changed, failed)
+	case steps.ModeAudit:
+		fmt.Fprintf(w, "audit: %d check(s) failed\n", failed)
+	}
+}
