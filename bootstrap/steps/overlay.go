@@ -21,7 +21,7 @@ func newOverlay(r *root.Root) *overlay {
 }
 
 func (o *overlay) set(p string, data []byte) { o.files[p] = data; delete(o.removed, p) }
-func (o *overlay) remove(p string)            { delete(o.files, p); o.removed[p] = true }
+func (o *overlay) remove(p string)           { delete(o.files, p); o.removed[p] = true }
 
 func (o *overlay) ReadFile(p string) ([]byte, error) {
 	if o.removed[p] {
