@@ -21,10 +21,11 @@ type Config struct {
 	Profile string `mapstructure:"profile"`
 	// A hardbake profile inline, as YAML text (e.g. a heredoc).
 	ProfileYAML string `mapstructure:"profile_yaml"`
-	// Run only these steps (names as in `hardbake bake --only`).
-	Only []string `mapstructure:"only"`
-	// Skip these steps.
-	Skip []string `mapstructure:"skip"`
+	// Run only these steps (names as in `hardbake bake --only`). Not named
+	// `only`: that is Packer's own provisioner argument selecting sources.
+	OnlySteps []string `mapstructure:"only_steps"`
+	// Skip these steps (`hardbake bake --skip`).
+	SkipSteps []string `mapstructure:"skip_steps"`
 	// Seal the image at the end of the bake: remove SSH host keys, empty
 	// machine-id, clear logs and histories. Defaults to true, because this
 	// provisioner usually runs last. Set false when other provisioners follow.

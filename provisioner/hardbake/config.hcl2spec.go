@@ -20,8 +20,8 @@ type FlatConfig struct {
 	PackerSensitiveVars []string          `mapstructure:"packer_sensitive_variables" cty:"packer_sensitive_variables" hcl:"packer_sensitive_variables"`
 	Profile             *string           `mapstructure:"profile" cty:"profile" hcl:"profile"`
 	ProfileYAML         *string           `mapstructure:"profile_yaml" cty:"profile_yaml" hcl:"profile_yaml"`
-	Only                []string          `mapstructure:"only" cty:"only" hcl:"only"`
-	Skip                []string          `mapstructure:"skip" cty:"skip" hcl:"skip"`
+	OnlySteps           []string          `mapstructure:"only_steps" cty:"only_steps" hcl:"only_steps"`
+	SkipSteps           []string          `mapstructure:"skip_steps" cty:"skip_steps" hcl:"skip_steps"`
 	Seal                *bool             `mapstructure:"seal" cty:"seal" hcl:"seal"`
 	InstallFirstboot    *bool             `mapstructure:"install_firstboot" cty:"install_firstboot" hcl:"install_firstboot"`
 	ExecuteCommand      *string           `mapstructure:"execute_command" cty:"execute_command" hcl:"execute_command"`
@@ -53,8 +53,8 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"packer_sensitive_variables": &hcldec.AttrSpec{Name: "packer_sensitive_variables", Type: cty.List(cty.String), Required: false},
 		"profile":                    &hcldec.AttrSpec{Name: "profile", Type: cty.String, Required: false},
 		"profile_yaml":               &hcldec.AttrSpec{Name: "profile_yaml", Type: cty.String, Required: false},
-		"only":                       &hcldec.AttrSpec{Name: "only", Type: cty.List(cty.String), Required: false},
-		"skip":                       &hcldec.AttrSpec{Name: "skip", Type: cty.List(cty.String), Required: false},
+		"only_steps":                 &hcldec.AttrSpec{Name: "only_steps", Type: cty.List(cty.String), Required: false},
+		"skip_steps":                 &hcldec.AttrSpec{Name: "skip_steps", Type: cty.List(cty.String), Required: false},
 		"seal":                       &hcldec.AttrSpec{Name: "seal", Type: cty.Bool, Required: false},
 		"install_firstboot":          &hcldec.AttrSpec{Name: "install_firstboot", Type: cty.Bool, Required: false},
 		"execute_command":            &hcldec.AttrSpec{Name: "execute_command", Type: cty.String, Required: false},

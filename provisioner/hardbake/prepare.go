@@ -86,7 +86,7 @@ func (p *Provisioner) Prepare(raws ...interface{}) error {
 	for _, field := range []struct {
 		name string
 		list []string
-	}{{"only", c.Only}, {"skip", c.Skip}} {
+	}{{"only_steps", c.OnlySteps}, {"skip_steps", c.SkipSteps}} {
 		for _, s := range field.list {
 			if !slices.Contains(known, s) {
 				add("%s: unknown step %q; steps are: %s", field.name, s, strings.Join(known, ", "))

@@ -105,10 +105,10 @@ func (p *Provisioner) bakeArgs(profilePath, reportPath string) []string {
 	if c.DryRun {
 		args = append(args, "--dry-run")
 	}
-	if len(c.Only) > 0 {
-		args = append(args, "--only", shellQuote(strings.Join(c.Only, ",")))
+	if len(c.OnlySteps) > 0 {
+		args = append(args, "--only", shellQuote(strings.Join(c.OnlySteps, ",")))
 	}
-	skip := append([]string{}, c.Skip...)
+	skip := append([]string{}, c.SkipSteps...)
 	if !*c.InstallFirstboot && stepKnown("firstboot") {
 		skip = append(skip, "firstboot")
 	}

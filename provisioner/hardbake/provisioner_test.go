@@ -53,16 +53,16 @@ func TestPrepareValidation(t *testing.T) {
 			[]string{`profile_yaml: `, `ssh.ports[0] (line 2): 70000 is out of range 1-65535`}},
 		{"both profiles", map[string]interface{}{"profile": bad, "profile_yaml": "ssh: {}\n"},
 			[]string{"profile and profile_yaml are mutually exclusive"}},
-		{"unknown steps", map[string]interface{}{"only": []string{"sshd"}, "skip": []string{"bogus"}},
-			[]string{`only: unknown step "sshd"; steps are: ssh`, `skip: unknown step "bogus"`}},
+		{"unknown steps", map[string]interface{}{"only_steps": []string{"sshd"}, "skip_steps": []string{"bogus"}},
+			[]string{`only_steps: unknown step "sshd"; steps are: ssh`, `skip_steps: unknown step "bogus"`}},
 		{"relative remote_dir", map[string]interface{}{"remote_dir": "tmp"},
 			[]string{`remote_dir: "tmp" must be an absolute path`}},
 		{"missing binary", map[string]interface{}{"binary": filepath.Join(dir, "hardbake")},
 			[]string{"binary: ", "no such file"}},
 		{"execute_command without path", map[string]interface{}{"execute_command": "sudo true"},
 			[]string{`execute_command: "sudo true" must contain {{.Path}}`}},
-		{"all at once", map[string]interface{}{"profile_yaml": "bogus: 1\n", "only": []string{"x"}, "remote_dir": "rel"},
-			[]string{"profile_yaml: ", "bogus (line 1): unknown key", `only: unknown step "x"`, "remote_dir"}},
+		{"all at once", map[string]interface{}{"profile_yaml": "bogus: 1\n", "only_steps": []string{"x"}, "remote_dir": "rel"},
+			[]string{"profile_yaml: ", "bogus (line 1): unknown key", `only_steps: unknown step "x"`, "remote_dir"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -144,7 +144,7 @@ const okReport = `{"version":"test","command":"bake","changed":3,"ok":true,"step
 
 func TestProvisionUploadsRunsAndFetches(t *testing.T) {
 	reportPath := filepath.Join(t.TempDir(), "report.json")
-	p, err := prepare(t, map[string]interface{}{"profile_yaml": "ssh:\n  address_family: inet\n", "report_path": reportPath, "only": []string{"ssh"}})
+	p, err := prepare(t, map[string]interface{}{"profile_yaml": "ssh:\n  address_family: inet\n", "report_path": reportPath, "only_steps": []string{"ssh"}})
 	if err != nil {
 		t.Fatal(err)
 	}
