@@ -16,7 +16,13 @@ var DefaultYAML string
 
 // Profile is the whole configuration.
 type Profile struct {
-	SSH SSH `yaml:"ssh"`
+	Skip     []string `yaml:"skip"`
+	SSH      SSH      `yaml:"ssh"`
+	Updates  Updates  `yaml:"updates"`
+	Services Services `yaml:"services"`
+	Fail2ban Fail2ban `yaml:"fail2ban"`
+	Firewall Firewall `yaml:"firewall"`
+	Seal     Seal     `yaml:"seal"`
 }
 
 // SSH configures the sshd step.

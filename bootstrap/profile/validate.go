@@ -34,21 +34,19 @@ func (v *validator) intRange(path string, got, min, max int) {
 }
 
 func (v *validator) profile(p *Profile) {
+	v.skip(p.Skip)
 	v.ssh(&p.SSH)
+	v.updates(&p.Updates)
+	v.services(&p.Services)
+	v.fail2ban(&p.Fail2ban)
+	v.firewall(&p.Firewall)
+	v.seal(&p.Seal)
 }
 
 func (v *validator) ssh(s *SSH) {
 	v.oneOf("ssh.permit_root_login", s.PermitRootLogin, []string{"no", "prohibit-password"})
 	v.oneOf("ssh.address_family", s.AddressFamily, AddressFamilies)
-	seen := map[int]bool{}
-	for i, port := range s.Ports {
-		path := fmt.Sprintf("ssh.ports[%d]", i)
-		v.intRange(path, port, 1, 65535)
-		if seen[port] {
-			v.add(path, "port %d is listed twice", port)
-		}
-		seen[port] = true
-	}
+	v.ports("ssh.ports", s.Ports)
 	v.intRange("ssh.max_auth_tries", s.MaxAuthTries, 1, 10)
 	v.intRange("ssh.login_grace_time", s.LoginGraceTime, 10, 600)
 }

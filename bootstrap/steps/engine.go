@@ -18,12 +18,32 @@ const (
 	ModeAudit Mode = "audit" // Check only
 )
 
+// Preflighter is a step that checks its input against the target before any
+// step runs (e.g. the firewall backend the profile names is installed).
+type Preflighter interface {
+	Preflight(ctx context.Context, env *Env) error
+}
+
 // Run runs the steps in order and returns the report. The returned error
 // decides the exit code: bad input (bootstrap.ErrInvalid) stops before any
 // later step; a failed step or check gives bootstrap.ErrCheckFailed.
 func Run(ctx context.Context, env *Env, mode Mode, selected []Step) (*report.Report, error) {
 	rep := &report.Report{Command: string(mode), Root: env.Root.String(), Distro: env.Distro}
 	var firstErr error
+	if mode != ModeAudit {
+		// Bad input found by a late step must stop the run before an
+		// earlier step changes anything.
+		for _, s := range selected {
+			if p, ok := s.(Preflighter); ok {
+				if err := p.Preflight(ctx, env); err != nil {
+					rep.Steps = append(rep.Steps, report.Step{Name: s.Name(), Error: err.Error()})
+					rep.Finish()
+					rep.Error, rep.OK = stepError(s, err).Error(), false
+					return rep, stepError(s, err)
+				}
+			}
+		}
+	}
 	for _, s := range selected {
 		env.logf("%s: %s", s.Name(), map[Mode]string{ModeBake: "applying", ModePlan: "planning", ModeAudit: "checking"}[mode])
 		sr := report.Step{Name: s.Name()}

@@ -11,6 +11,20 @@ import (
 // ssh before the firewall (which opens the effective SSH ports), seal last.
 var Registry = []Step{
 	SSH{},
+	Updates{},
+	Services{},
+	Fail2ban{},
+	Firewall{},
+	Seal{},
+}
+
+// OptIn is a step that runs only when asked by name (seal: --only seal,
+// bake --seal, hardbake seal); a plain bake or audit leaves it out.
+type OptIn interface{ OptIn() bool }
+
+func optIn(s Step) bool {
+	o, ok := s.(OptIn)
+	return ok && o.OptIn()
 }
 
 // Names lists the registered step names in order.
@@ -47,7 +61,8 @@ func Select(only, skip []string) ([]Step, error) {
 	}
 	var out []Step
 	for _, s := range Registry {
-		if (len(only) == 0 || in(only, s.Name())) && !in(skip, s.Name()) {
+		wanted := in(only, s.Name()) || (len(only) == 0 && !optIn(s))
+		if wanted && !in(skip, s.Name()) {
 			out = append(out, s)
 		}
 	}

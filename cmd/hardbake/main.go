@@ -24,9 +24,10 @@ var version = "dev"
 const usage = `hardbake: harden golden images and the hosts started from them.
 
 Usage:
-  hardbake bake    [--root DIR] [--profile FILE] [--only STEP,..] [--skip STEP,..] [--dry-run] [--force] [--json] [--report FILE]
+  hardbake bake    [--root DIR] [--profile FILE] [--only STEP,..] [--skip STEP,..] [--dry-run] [--force] [--seal] [--json] [--report FILE]
   hardbake plan    [same flags as bake]   what bake would change (file diffs, commands); changes nothing
-  hardbake audit   [--root DIR] [--profile FILE] [--json] [--report FILE]
+  hardbake audit   [--root DIR] [--profile FILE] [--only STEP,..] [--skip STEP,..] [--json] [--report FILE]
+  hardbake seal    [--root DIR] [--profile FILE] [--json] [--report FILE]   only the seal step (images)
   hardbake profile  print the default profile, commented
   hardbake version
 
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runSteps(ctx, steps.ModePlan, args[1:], stdout, stderr)
 	case "audit":
 		err = runSteps(ctx, steps.ModeAudit, args[1:], stdout, stderr)
+	case "seal":
+		err = runSteps(ctx, steps.ModeBake, append([]string{"--only", "seal"}, args[1:]...), stdout, stderr)
 	case "profile":
 		_, err = io.WriteString(stdout, profile.DefaultYAML)
 	case "version", "--version", "-v":
@@ -59,7 +62,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "help", "--help", "-h":
 		fmt.Fprint(stdout, usage)
 	default:
-		err = fmt.Errorf("%w: unknown command %q; commands: bake, plan, audit, profile, version", bootstrap.ErrInvalid, args[0])
+		err = fmt.Errorf("%w: unknown command %q; commands: bake, plan, audit, seal, profile, version", bootstrap.ErrInvalid, args[0])
 	}
 	if err != nil {
 		if !errors.Is(err, errReported) {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/hardbake/hardbake/bootstrap"
@@ -23,6 +25,7 @@ type stepFlags struct {
 	root, profile, reportFile string
 	only, skip                listFlag
 	dryRun, json, force       bool
+	seal, audit               bool
 }
 
 func parseStepFlags(mode steps.Mode, args []string, stderr io.Writer) (*stepFlags, error) {
@@ -33,9 +36,11 @@ func parseStepFlags(mode steps.Mode, args []string, stderr io.Writer) (*stepFlag
 	fs.StringVar(&f.profile, "profile", "", "profile `FILE` (YAML); default: the built-in checklist (see `hardbake profile`)")
 	fs.StringVar(&f.reportFile, "report", "", "also write the JSON report to `FILE`")
 	fs.BoolVar(&f.json, "json", false, "print the JSON report on stdout (progress goes to stderr)")
+	f.audit = mode == steps.ModeAudit
+	fs.Var(&f.only, "only", "run only these `STEPS` (comma-separated): "+strings.Join(steps.Names(), ", "))
+	fs.Var(&f.skip, "skip", "skip these `STEPS` (comma-separated)")
 	if mode != steps.ModeAudit {
-		fs.Var(&f.only, "only", "run only these `STEPS` (comma-separated): "+strings.Join(steps.Names(), ", "))
-		fs.Var(&f.skip, "skip", "skip these `STEPS` (comma-separated)")
+		fs.BoolVar(&f.seal, "seal", false, "seal the image at the end (remove host keys, empty machine-id, clear logs); images only")
 		fs.BoolVar(&f.dryRun, "dry-run", false, "show what would change; change nothing (same as `hardbake plan`)")
 		fs.BoolVar(&f.force, "force", false, "turn password login off even when no account has a usable SSH key (you have console access)")
 	}
@@ -68,15 +73,46 @@ func newEnv(f *stepFlags, logw io.Writer) (*steps.Env, []steps.Step, error) {
 			return nil, nil, err
 		}
 	}
-	selected, err := steps.Select(f.only, f.skip)
+	skip := append(append([]string{}, f.skip...), p.Skip...)
+	selected, err := steps.Select(f.only, skip)
 	if err != nil {
 		return nil, nil, err
 	}
+	// seal runs only when asked: --seal, or seal.on_bake in the profile.
+	if (f.seal || p.Seal.OnBake) && !f.audit && !slices.Contains(skip, "seal") && !slices.ContainsFunc(selected, func(s steps.Step) bool { return s.Name() == "seal" }) {
+		sealOnly, _ := steps.Select([]string{"seal"}, nil)
+		selected = append(selected, sealOnly...)
+	}
 	env := &steps.Env{
 		Root: r, Run: runner.Exec{Chroot: r.Dir}, Distro: d, Profile: p, Force: f.force,
-		Log: func(format string, args ...any) { fmt.Fprintf(logw, format+"\n", args...) },
+		Log:  func(format string, args ...any) { fmt.Fprintf(logw, format+"\n", args...) },
+		Keep: sealKeep(f),
 	}
 	return env, selected, nil
+}
+
+// sealKeep names what seal must leave in place on a live system: the
+// directory of the running binary and of the report, which a Packer
+// provisioner uploads to /tmp and reads back after the bake.
+func sealKeep(f *stepFlags) []string {
+	if abs, err := filepath.Abs(f.root); err != nil || abs != "/" {
+		return nil // under --root these host paths are not in the image
+	}
+	var keep []string
+	if exe, err := os.Executable(); err == nil {
+		keep = append(keep, filepath.Dir(exe))
+	}
+	if f.reportFile != "" {
+		if abs, err := filepath.Abs(f.reportFile); err == nil {
+			keep = append(keep, filepath.Dir(abs))
+		}
+	}
+	if f.profile != "" {
+		if abs, err := filepath.Abs(f.profile); err == nil {
+			keep = append(keep, filepath.Dir(abs))
+		}
+	}
+	return keep
 }
 
 func runSteps(ctx context.Context, mode steps.Mode, args []string, stdout, stderr io.Writer) error {

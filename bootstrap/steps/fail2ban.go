@@ -1,0 +1,139 @@
+package steps
+
+import (
+	"context"
+	"strings"
+
+	"github.com/hardbake/hardbake/bootstrap/distro"
+	"github.com/hardbake/hardbake/bootstrap/report"
+)
+
+// Fail2ban bans addresses that keep failing SSH logins: an sshd jail on the
+// ports sshd really listens on, reading the journal, banning with the
+// firewall's own tool, validated by `fail2ban-client -t`.
+type Fail2ban struct{}
+
+// Name implements Step.
+func (Fail2ban) Name() string { return "fail2ban" }
+
+func (Fail2ban) settings(ctx context.Context, env *Env) (jailSettings, error) {
+	ports, err := sshPorts(ctx, env)
+	if err != nil {
+		return jailSettings{}, err
+	}
+	filter, _ := env.Root.ReadFile(Fail2banSSHDFilter)
+	return jailSettings{
+		Ports:       ports,
+		Systemd:     env.Distro.ServiceManager == distro.Systemd,
+		SSHUnit:     env.Distro.SSHService + ".service",
+		Firewall:    firewallBackend(env),
+		Profile:     env.Profile.Fail2ban,
+		FilterLocal: len(filter) > 0 && !strings.Contains(string(filter), "sshd-session"),
+	}, nil
+}
+
+// configure plans the jail (and filter override) from the files as they are.
+func (f Fail2ban) configure(ctx context.Context, env *Env) ([]Action, error) {
+	s, err := f.settings(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	var actions []Action
+	a, err := WriteFile(env.Root, Fail2banJail, []byte(sshdJail(s)), 0o644, "sshd jail on ports "+joinInts(s.Ports, ","))
+	if err != nil {
+		return nil, err
+	}
+	actions = appendAction(actions, a)
+	if s.FilterLocal {
+		a, err := WriteFile(env.Root, Fail2banFilterLocal, []byte(sshdFilterLocal), 0o644, "sshd filter: match sshd-session")
+		if err != nil {
+			return nil, err
+		}
+		actions = appendAction(actions, a)
+	}
+	actions = appendAction(actions, enableAction(env, "start fail2ban at boot", "fail2ban.service"))
+	if len(actions) == 0 {
+		return nil, nil
+	}
+	actions = append(actions, Action{
+		Kind: "validate", Summary: "fail2ban-client -t accepts the configuration", Cmd: cmd("fail2ban-client", "-t"),
+		Validate: func(ctx context.Context) error { _, err := env.Run.Run(ctx, cmd("fail2ban-client", "-t")); return err },
+	})
+	if env.Live() {
+		actions = append(actions, Action{Kind: "run", Summary: "load the jail", Cmd: cmd("systemctl", "reload-or-restart", "fail2ban.service")})
+	}
+	return actions, nil
+}
+
+// Plan implements Step.
+func (f Fail2ban) Plan(ctx context.Context, env *Env) ([]Action, error) {
+	var actions []Action
+	for _, pkgs := range fail2banPackages(env.Distro, firewallBackend(env)) {
+		a, err := installAction(ctx, env, "install fail2ban", pkgs...)
+		if err != nil {
+			return nil, err
+		}
+		actions = appendAction(actions, a)
+	}
+	more, err := f.configure(ctx, env)
+	return append(actions, more...), err
+}
+
+// Apply implements Step.
+func (f Fail2ban) Apply(ctx context.Context, env *Env) ([]report.Change, error) {
+	return applyWithPackages(ctx, env, "install fail2ban", fail2banPackages(env.Distro, firewallBackend(env)),
+		func() ([]Action, error) { return f.configure(ctx, env) })
+}
+
+// Check implements Step.
+func (f Fail2ban) Check(ctx context.Context, env *Env) ([]report.Check, error) {
+	var all []string
+	for _, p := range fail2banPackages(env.Distro, firewallBackend(env)) {
+		all = append(all, p...)
+	}
+	need, err := missing(ctx, env, all...)
+	if err != nil {
+		return nil, err
+	}
+	got := "installed"
+	if len(need) > 0 {
+		got = "missing: " + strings.Join(need, " ")
+	}
+	checks := []report.Check{check("fail2ban.packages", "installed", got)}
+	s, err := f.settings(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	data, _ := env.Root.ReadFile(Fail2banJail)
+	jail := string(data)
+	checks = append(checks,
+		check("fail2ban.sshd_ports", joinInts(s.Ports, ","), iniValue(jail, "port")),
+		check("fail2ban.enabled_at_boot", "enabled", enabledWord(unitEnabled(env, "fail2ban.service"))))
+	if s.Systemd {
+		checks = append(checks, check("fail2ban.backend", "systemd", iniValue(jail, "backend")))
+	}
+	if env.Live() {
+		// The config test passes even when the server cannot run (e.g. the
+		// systemd backend without python3-systemd): ask the running server.
+		_, err := env.Run.Run(ctx, cmd("fail2ban-client", "status", "sshd"))
+		checks = append(checks, check("fail2ban.sshd_jail_running", "running", map[bool]string{true: "running", false: "not running"}[err == nil]))
+	} else if env.CanRun() && len(need) == 0 {
+		_, err := env.Run.Run(ctx, cmd("fail2ban-client", "-t"))
+		c := check("fail2ban.config_test", "ok", "ok")
+		if err != nil {
+			c = check("fail2ban.config_test", "ok", err.Error())
+		}
+		checks = append(checks, c)
+	}
+	return checks, nil
+}
+
+// iniValue returns the first "key = value" in a small INI text.
+func iniValue(text, key string) string {
+	for _, l := range strings.Split(text, "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok && strings.TrimSpace(k) == key {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}

@@ -1,0 +1,163 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/hardbake/hardbake/bootstrap"
+	"github.com/hardbake/hardbake/bootstrap/report"
+	"github.com/hardbake/hardbake/bootstrap/runner"
+)
+
+// Firewall denies inbound traffic except loopback, replies, essential ICMP,
+// the ports sshd listens on and the profile's extra ports, with the
+// distribution's firewall (nftables, firewalld) or ufw when chosen.
+type Firewall struct{}
+
+// Name implements Step.
+func (Firewall) Name() string { return "firewall" }
+
+// firewallBackend resolves firewall.backend "auto" to the distribution's.
+func firewallBackend(env *Env) string {
+	if b := env.Profile.Firewall.Backend; b != "" && b != "auto" {
+		return b
+	}
+	return env.Distro.Firewall
+}
+
+// backendTool is the program each backend is driven with.
+var backendTool = map[string]string{"nftables": "nft", "firewalld": "firewall-offline-cmd", "ufw": "ufw"}
+
+// backendPackage is the package that provides it.
+var backendPackage = map[string]string{"nftables": "nftables", "firewalld": "firewalld", "ufw": "ufw"}
+
+// Preflight implements Preflighter: a backend other than the distribution's
+// default is never installed by hardbake (installing ufw next to firewalld
+// makes two firewalls); it must be in the image already.
+func (Firewall) Preflight(ctx context.Context, env *Env) error {
+	b := firewallBackend(env)
+	if b == env.Distro.Firewall || !env.Root.Writable() {
+		return nil
+	}
+	if _, ok := runner.Lookup(env.Root.HostPath("/"), backendTool[b]); !ok {
+		return fmt.Errorf("%w: firewall.backend: %s is not installed in %s (no %s); install the %s package first, or use backend: auto (%s here)",
+			bootstrap.ErrInvalid, b, env.Root, backendTool[b], backendPackage[b], env.Distro.Firewall)
+	}
+	return nil
+}
+
+func (f Firewall) ports(ctx context.Context, env *Env) (ssh, tcp, udp []int, err error) {
+	ssh, err = sshPorts(ctx, env)
+	tcp = slices.Sorted(slices.Values(env.Profile.Firewall.AllowTCP))
+	udp = slices.Sorted(slices.Values(env.Profile.Firewall.AllowUDP))
+	return ssh, tcp, udp, err
+}
+
+func (f Firewall) configure(ctx context.Context, env *Env) ([]Action, error) {
+	ssh, tcp, udp, err := f.ports(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	switch firewallBackend(env) {
+	case "firewalld":
+		return firewalldActions(ctx, env, ssh, tcp, udp)
+	case "ufw":
+		return ufwActions(env, ssh, tcp, udp)
+	}
+	var actions []Action
+	a, err := WriteFile(env.Root, NftablesRules, []byte(nftablesRuleset(ssh, tcp, udp)), 0o644,
+		"table inet hardbake: default-deny inbound, ssh on "+joinInts(ssh, ","))
+	if err != nil {
+		return nil, err
+	}
+	actions = appendAction(actions, a)
+	main := nftablesMain(env.Distro)
+	old, err := env.Root.ReadFile(main)
+	if err != nil && !isNotExist(err) {
+		return nil, err
+	}
+	a, err = WriteFile(env.Root, main, []byte(withNftInclude(string(old))), 0o755, "load hardbake's table at boot")
+	if err != nil {
+		return nil, err
+	}
+	actions = appendAction(actions, a)
+	actions = appendAction(actions, enableAction(env, "load the firewall at boot", "nftables.service"))
+	if len(actions) == 0 {
+		return nil, nil
+	}
+	// nft -c sends the whole ruleset to the kernel as a transaction that is
+	// checked and then aborted: it needs netlink, not a running target, so it
+	// works in a chroot (the host's kernel judges the target's rules).
+	actions = append(actions, Action{
+		Kind: "validate", Summary: "nft -c accepts the ruleset", Cmd: cmd("nft", "-c", "-f", main),
+		Validate: func(ctx context.Context) error { _, err := env.Run.Run(ctx, cmd("nft", "-c", "-f", main)); return err },
+	})
+	if env.Live() {
+		// Load only our table: reloading nftables.service would run the
+		// main file's "flush ruleset" and drop everyone else's rules.
+		actions = append(actions, Action{Kind: "run", Summary: "load the table now", Cmd: cmd("nft", "-f", NftablesRules)})
+	}
+	return actions, nil
+}
+
+// Plan implements Step.
+func (f Firewall) Plan(ctx context.Context, env *Env) ([]Action, error) {
+	var actions []Action
+	if b := firewallBackend(env); b == env.Distro.Firewall {
+		a, err := installAction(ctx, env, "install the firewall", backendPackage[b])
+		if err != nil {
+			return nil, err
+		}
+		actions = appendAction(actions, a)
+	}
+	more, err := f.configure(ctx, env)
+	return append(actions, more...), err
+}
+
+// Apply implements Step.
+func (f Firewall) Apply(ctx context.Context, env *Env) ([]report.Change, error) {
+	var pkgs [][]string
+	if b := firewallBackend(env); b == env.Distro.Firewall {
+		pkgs = [][]string{{backendPackage[b]}}
+	}
+	return applyWithPackages(ctx, env, "install the firewall", pkgs, func() ([]Action, error) { return f.configure(ctx, env) })
+}
+
+// Check implements Step.
+func (f Firewall) Check(ctx context.Context, env *Env) ([]report.Check, error) {
+	ssh, tcp, udp, err := f.ports(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	switch firewallBackend(env) {
+	case "firewalld":
+		return firewalldChecks(ctx, env, ssh, tcp, udp), nil
+	case "ufw":
+		return ufwChecks(env, ssh, tcp, udp), nil
+	}
+	data, _ := env.Root.ReadFile(NftablesRules)
+	main, _ := env.Root.ReadFile(nftablesMain(env.Distro))
+	checks := []report.Check{
+		check("firewall.ruleset", "hardbake table, ssh on "+joinInts(ssh, ","), rulesetSummary(string(data), ssh, tcp, udp)),
+		check("firewall.included", "yes", yesNo(strings.Contains(string(main), fmt.Sprintf("include %q", NftablesRules)))),
+		check("firewall.enabled_at_boot", "enabled", enabledWord(unitEnabled(env, "nftables.service"))),
+	}
+	if env.Live() {
+		_, err := env.Run.Run(ctx, cmd("nft", "list", "table", "inet", "hardbake"))
+		checks = append(checks, check("firewall.loaded", "yes", yesNo(err == nil)))
+	}
+	return checks, nil
+}
+
+// rulesetSummary says whether the file is the one we would write now.
+func rulesetSummary(text string, ssh, tcp, udp []int) string {
+	switch {
+	case text == "":
+		return "missing"
+	case text != nftablesRuleset(ssh, tcp, udp):
+		return "differs from the profile (ssh ports or allowed ports changed)"
+	}
+	return "hardbake table, ssh on " + joinInts(ssh, ",")
+}

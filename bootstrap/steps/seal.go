@@ -1,0 +1,278 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/hardbake/hardbake/bootstrap/report"
+	"github.com/hardbake/hardbake/bootstrap/root"
+)
+
+// Seal makes an image generic, so every machine started from it is a new
+// host: no SSH host keys (first boot makes new ones), an empty machine-id
+// (kept as a file: systemd fills it at first boot), no logs, journals, shell
+// histories, temp files or random seed of the build, cloud-init's state
+// cleaned, and optionally the build user removed. It runs only when asked
+// (bake --seal, hardbake seal, seal.on_bake).
+type Seal struct{}
+
+// Name implements Step.
+func (Seal) Name() string { return "seal" }
+
+// OptIn implements OptIn: seal is never part of a plain bake or audit.
+func (Seal) OptIn() bool { return true }
+
+// buildUserUnit removes the build user at the image's first boot when it
+// cannot be removed now (Packer is logged in as that user while sealing).
+const buildUserUnit = "/etc/systemd/system/hardbake-remove-build-user.service"
+
+func (s Seal) ops(env *Env) []sealOp {
+	r := env.Root
+	var ops []sealOp
+	// cloud-init first: its clean also removes logs the log pass would empty.
+	if _, ok := lookupInRoot(env, "cloud-init"); ok && hasCloudInitState(env) {
+		ops = append(ops, sealOp{Kind: "run", Cmd: []string{"cloud-init", "clean", "--logs"}, Why: "forget this instance so cloud-init runs again at first boot"})
+	}
+	keys, _ := r.Glob("/etc/ssh/ssh_host_*")
+	for _, k := range keys {
+		ops = append(ops, sealOp{Kind: "remove", Path: k, Why: "SSH host key: each machine makes its own at first boot"})
+	}
+	if data, err := r.ReadFile("/etc/machine-id"); err != nil || len(data) > 0 {
+		ops = append(ops, sealOp{Kind: "truncate", Path: "/etc/machine-id", Why: "empty machine-id: systemd generates one at first boot"})
+	}
+	if fi, err := r.Lstat("/var/lib/dbus/machine-id"); err == nil && fi.Mode().IsRegular() {
+		ops = append(ops, sealOp{Kind: "remove", Path: "/var/lib/dbus/machine-id", Why: "D-Bus copy of the machine-id"})
+	}
+	if r.Exists("/var/lib/systemd/random-seed") {
+		ops = append(ops, sealOp{Kind: "remove", Path: "/var/lib/systemd/random-seed", Why: "random seed must not be shared by machines"})
+	}
+	walkFiles(r, "/var/log", func(p string, info fs.FileInfo) {
+		if op := logOp(p, info.Size()); op != nil && !kept(p, env.Keep) {
+			ops = append(ops, *op)
+		}
+	})
+	homes := []string{"/root"}
+	if entries, err := r.ReadDir("/home"); err == nil {
+		for _, e := range entries {
+			if e.IsDir() {
+				homes = append(homes, "/home/"+e.Name())
+			}
+		}
+	}
+	for _, h := range homes {
+		for _, f := range shellHistories {
+			if fi, err := r.Lstat(path.Join(h, f)); err == nil && !fi.IsDir() {
+				ops = append(ops, sealOp{Kind: "remove", Path: path.Join(h, f), Why: "shell history"})
+			}
+		}
+	}
+	for _, dir := range []string{"/tmp", "/var/tmp"} {
+		entries, _ := r.ReadDir(dir)
+		for _, e := range entries {
+			p := path.Join(dir, e.Name())
+			// Running services' private /tmp directories stay on a live build VM.
+			if kept(p, env.Keep) || (env.Live() && strings.HasPrefix(e.Name(), "systemd-private-")) {
+				continue
+			}
+			ops = append(ops, sealOp{Kind: "removeall", Path: p, Why: "temporary file of the build"})
+		}
+	}
+	debs, _ := r.Glob("/var/cache/apt/archives/*.deb")
+	for _, d := range debs {
+		ops = append(ops, sealOp{Kind: "remove", Path: d, Why: "downloaded package"})
+	}
+	return append(ops, s.userOps(env)...)
+}
+
+func lookupInRoot(env *Env, name string) (string, bool) {
+	if !env.CanRun() {
+		return "", false
+	}
+	for _, dir := range []string{"/usr/bin/", "/usr/sbin/", "/bin/", "/sbin/", "/usr/local/bin/"} {
+		if fi, err := env.Root.Stat(dir + name); err == nil && fi.Mode().IsRegular() {
+			return dir + name, true
+		}
+	}
+	return "", false
+}
+
+// hasCloudInitState: cloud-init has run (or left logs) in this image.
+func hasCloudInitState(env *Env) bool {
+	entries, _ := env.Root.ReadDir("/var/lib/cloud")
+	logs, _ := env.Root.Glob("/var/log/cloud-init*")
+	return len(entries) > 0 || len(logs) > 0
+}
+
+// userOps removes the profile's build user. userdel refuses while the user
+// has processes, which is the case when Packer runs the bake over SSH as
+// that user: then its keys are removed and the account locked now (an open
+// session continues, no new one can start), and a oneshot unit deletes the
+// account at the image's first boot.
+func (Seal) userOps(env *Env) []sealOp {
+	name := env.Profile.Seal.RemoveUser
+	if name == "" {
+		return nil
+	}
+	passwd, _ := env.Root.ReadFile("/etc/passwd")
+	var acct *Account
+	for _, line := range strings.Split(string(passwd), "\n") {
+		f := strings.Split(line, ":")
+		if len(f) >= 7 && f[0] == name {
+			uid, _ := strconv.Atoi(f[2])
+			acct = &Account{Name: name, UID: uid, Home: f[5], Shell: f[6]}
+		}
+	}
+	if acct == nil {
+		return nil
+	}
+	if !env.Live() || !userHasProcesses("/proc", acct.UID) {
+		return []sealOp{{Kind: "run", Cmd: []string{"userdel", "-r", name}, Why: "remove the build user " + name}}
+	}
+	if env.Root.Exists(buildUserUnit) {
+		return nil
+	}
+	return []sealOp{
+		{Kind: "removeall", Path: path.Join(acct.Home, ".ssh"), Why: "the build user's keys"},
+		{Kind: "run", Cmd: []string{"usermod", "--lock", "--expiredate", "1", name}, Why: "lock the build user (its session is still open)"},
+		{Kind: "write", Path: buildUserUnit, Why: "remove the build user at first boot"},
+		{Kind: "run", Cmd: []string{"systemctl", "enable", path.Base(buildUserUnit)}, Why: "remove the build user at first boot"},
+	}
+}
+
+func buildUserUnitText(name string) string {
+	return fmt.Sprintf(`# Written by hardbake seal: the build user %[1]s was logged in while the image
+# was sealed, so it is removed at the first boot of the image instead.
+[Unit]
+Description=Remove the image build user %[1]s
+Before=ssh.service sshd.service systemd-user-sessions.service
+
+[Service]
+Type=oneshot
+ExecStart=-/usr/sbin/userdel -r %[1]s
+ExecStartPost=/bin/systemctl disable %[2]s
+ExecStartPost=/bin/rm -f %[3]s
+
+[Install]
+WantedBy=multi-user.target
+`, name, path.Base(buildUserUnit), buildUserUnit)
+}
+
+// userHasProcesses scans /proc/*/status for the real uid.
+func userHasProcesses(proc string, uid int) bool {
+	entries, _ := os.ReadDir(proc)
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		data, err := os.ReadFile(path.Join(proc, e.Name(), "status"))
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(data), "\n") {
+			if v, ok := strings.CutPrefix(l, "Uid:"); ok {
+				if f := strings.Fields(v); len(f) > 0 && f[0] == strconv.Itoa(uid) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func (op sealOp) action(env *Env) Action {
+	a := Action{Path: op.Path, Summary: op.Why}
+	switch op.Kind {
+	case "run":
+		a.Kind = "run"
+		a.Cmd = cmd(op.Cmd[0], op.Cmd[1:]...)
+	case "truncate":
+		a.Kind, a.Data, a.Summary = "write", []byte{}, "empty: "+op.Why
+	case "write":
+		a.Kind, a.Data = "write", []byte(buildUserUnitText(env.Profile.Seal.RemoveUser))
+	default:
+		a.Kind = "remove"
+	}
+	return a
+}
+
+// Plan implements Step. Diffs of logs and keys are not shown: only names.
+func (s Seal) Plan(ctx context.Context, env *Env) ([]Action, error) {
+	var actions []Action
+	for _, op := range s.ops(env) {
+		actions = append(actions, op.action(env))
+	}
+	return actions, nil
+}
+
+// Apply implements Step. Sealing is not rolled back: it only deletes what a
+// new machine must not inherit, so there is nothing worth restoring.
+func (s Seal) Apply(ctx context.Context, env *Env) ([]report.Change, error) {
+	if !env.Root.Writable() {
+		return nil, root.ErrReadOnly
+	}
+	var changes []report.Change
+	for _, op := range s.ops(env) {
+		var err error
+		switch op.Kind {
+		case "run":
+			_, err = env.Run.Run(ctx, cmd(op.Cmd[0], op.Cmd[1:]...))
+		case "truncate":
+			err = env.Root.WriteFile(op.Path, nil, 0o444, root.RootOwner)
+		case "write":
+			err = env.Root.WriteFile(op.Path, []byte(buildUserUnitText(env.Profile.Seal.RemoveUser)), 0o644, root.RootOwner)
+		case "removeall":
+			err = env.Root.RemoveAll(op.Path)
+		default:
+			err = env.Root.Remove(op.Path)
+		}
+		if err != nil {
+			return changes, fmt.Errorf("seal: %s %s: %w", op.Kind, op.Path+strings.Join(op.Cmd, " "), err)
+		}
+		c := report.Change{Kind: op.action(env).Kind, Path: op.Path, Summary: op.Why}
+		if op.Kind == "run" {
+			c.Command = strings.Join(op.Cmd, " ")
+		}
+		changes = append(changes, c)
+	}
+	if len(changes) > 0 {
+		env.logf("  sealed: %d item(s) removed or emptied", len(changes))
+	}
+	return changes, nil
+}
+
+// Check implements Step.
+func (s Seal) Check(ctx context.Context, env *Env) ([]report.Check, error) {
+	keys, _ := env.Root.Glob("/etc/ssh/ssh_host_*")
+	mid, err := env.Root.ReadFile("/etc/machine-id")
+	midState := "empty"
+	switch {
+	case err != nil:
+		midState = "missing"
+	case len(mid) > 0:
+		midState = "set"
+	}
+	checks := []report.Check{
+		check("seal.ssh_host_keys", "none", map[bool]string{true: "none", false: strings.Join(keys, " ")}[len(keys) == 0]),
+		check("seal.machine_id", "empty", midState),
+		check("seal.random_seed", "absent", map[bool]string{true: "present", false: "absent"}[env.Root.Exists("/var/lib/systemd/random-seed")]),
+	}
+	if name := env.Profile.Seal.RemoveUser; name != "" {
+		passwd, _ := env.Root.ReadFile("/etc/passwd")
+		state := "absent"
+		if strings.Contains("\n"+string(passwd), "\n"+name+":") {
+			state = "present"
+			if env.Root.Exists(buildUserUnit) {
+				state = "removed at first boot"
+			}
+		}
+		c := check("seal.build_user", "absent", state)
+		c.OK = state != "present"
+		checks = append(checks, c)
+	}
+	return checks, nil
+}

@@ -1,0 +1,239 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/hardbake/hardbake/bootstrap/report"
+	"github.com/hardbake/hardbake/bootstrap/runner"
+)
+
+// Updates brings the system up to date at bake and turns on automatic
+// security-only updates: unattended-upgrades (Debian, Ubuntu), dnf-automatic
+// (Fedora, RHEL family). Arch has no such mechanism: Check says so as a
+// warning instead of pretending.
+type Updates struct{}
+
+// Name implements Step.
+func (Updates) Name() string { return "updates" }
+
+// autoPackages is what automatic updates need installed.
+func (Updates) autoPackages(env *Env) []string {
+	if !env.Profile.Updates.Automatic {
+		return nil
+	}
+	switch env.Distro.PackageManager {
+	case "apt":
+		return []string{"unattended-upgrades"}
+	case "dnf":
+		return []string{dnfAutomaticFor(env.Distro).Package}
+	}
+	return nil
+}
+
+// configure plans the automatic-update configuration from the files as they
+// are now (after the package is installed, its defaults exist).
+func (u Updates) configure(ctx context.Context, env *Env) ([]Action, error) {
+	p := env.Profile.Updates
+	if !p.Automatic {
+		return nil, nil
+	}
+	var actions []Action
+	switch env.Distro.PackageManager {
+	case "apt":
+		a, err := WriteFile(env.Root, UnattendedUpgradesConf, []byte(unattendedUpgradesConfig(env.Distro, p)), 0o644,
+			"unattended-upgrades: security archive only, periodic runs on")
+		if err != nil {
+			return nil, err
+		}
+		actions = appendAction(actions, a)
+		actions = appendAction(actions, enableAction(env, "timers that run unattended-upgrades", "apt-daily.timer", "apt-daily-upgrade.timer"))
+		if len(actions) > 0 {
+			actions = append(actions, Action{
+				Kind: "validate", Summary: "apt-config dump shows only the security origin",
+				Cmd: cmd("apt-config", "dump"),
+				Validate: func(ctx context.Context) error {
+					got, err := u.aptOrigins(ctx, env)
+					if err != nil {
+						return err
+					}
+					if _, want := securityOrigins(env.Distro); !slices.Equal(got, want) {
+						return fmt.Errorf("unattended-upgrades origins are %q, want only %q", got, want)
+					}
+					return nil
+				},
+			})
+		}
+	case "dnf":
+		da := dnfAutomaticFor(env.Distro)
+		old, err := env.Root.ReadFile(da.Config)
+		if err != nil && !isNotExist(err) {
+			return nil, err
+		}
+		text := string(old)
+		if len(old) == 0 {
+			text = "# Written by hardbake: host overrides of dnf automatic's defaults.\n"
+		}
+		for _, kv := range dnfAutomaticSettings(p) {
+			text = setINI(text, "commands", kv[0], kv[1])
+		}
+		a, err := WriteFile(env.Root, da.Config, []byte(text), 0o644, "dnf automatic: apply security updates")
+		if err != nil {
+			return nil, err
+		}
+		actions = appendAction(actions, a)
+		actions = appendAction(actions, enableAction(env, "timer that runs dnf automatic", da.Timer))
+	}
+	return actions, nil
+}
+
+// aptOrigins asks the target's apt which origins unattended-upgrades uses.
+func (Updates) aptOrigins(ctx context.Context, env *Env) ([]string, error) {
+	res, err := env.Run.Run(ctx, cmd("apt-config", "dump"))
+	if err != nil {
+		return nil, err
+	}
+	m := aptConfigDump(string(res.Stdout))
+	return append(m["Unattended-Upgrade::Origins-Pattern::"], m["Unattended-Upgrade::Allowed-Origins::"]...), nil
+}
+
+// Plan implements Step. Whether upgrades are pending is only known after
+// refreshing the package lists, which plan does not do: the upgrade command
+// is always shown, and bake reports it only when it upgraded something.
+func (u Updates) Plan(ctx context.Context, env *Env) ([]Action, error) {
+	var actions []Action
+	pm := pkgManager(env)
+	if env.Profile.Updates.Upgrade {
+		actions = append(actions,
+			Action{Kind: "run", Cmd: pm.Refresh(), Summary: "refresh the package lists"},
+			Action{Kind: "run", Cmd: pm.Upgrade(), Summary: "apply pending upgrades, if any"})
+	}
+	if pkgs := u.autoPackages(env); len(pkgs) > 0 {
+		a, err := installAction(ctx, env, "install automatic security updates", pkgs...)
+		if err != nil {
+			return nil, err
+		}
+		actions = appendAction(actions, a)
+	}
+	more, err := u.configure(ctx, env)
+	return append(actions, more...), err
+}
+
+// Apply implements Step.
+func (u Updates) Apply(ctx context.Context, env *Env) ([]report.Change, error) {
+	var upgraded []report.Change
+	pm := pkgManager(env)
+	if env.Profile.Updates.Upgrade {
+		err := withPackages(ctx, env, func() error {
+			if err := refreshOnce(ctx, env); err != nil {
+				return err
+			}
+			pending, err := pm.pendingUpgrades(env.Run.Run(ctx, pm.Pending()))
+			if err != nil {
+				return err
+			}
+			if len(pending) == 0 {
+				env.logf("  no pending upgrades")
+				return nil
+			}
+			env.logf("  upgrading %d package(s)", len(pending))
+			if _, err := env.Run.Run(ctx, pm.Upgrade()); err != nil {
+				return err
+			}
+			upgraded = append(upgraded, report.Change{Kind: "run", Command: pm.Upgrade().String(),
+				Summary: fmt.Sprintf("upgraded %d package(s): %s", len(pending), abbreviate(pending, 10))})
+			return nil
+		})
+		if err != nil {
+			return upgraded, err
+		}
+	}
+	changes, err := applyWithPackages(ctx, env, "install automatic security updates", [][]string{u.autoPackages(env)},
+		func() ([]Action, error) { return u.configure(ctx, env) })
+	return append(upgraded, changes...), err
+}
+
+func abbreviate(list []string, n int) string {
+	if len(list) <= n {
+		return strings.Join(list, ", ")
+	}
+	return strings.Join(list[:n], ", ") + fmt.Sprintf(" and %d more", len(list)-n)
+}
+
+// Check implements Step.
+func (u Updates) Check(ctx context.Context, env *Env) ([]report.Check, error) {
+	p := env.Profile.Updates
+	if !p.Automatic {
+		return nil, nil
+	}
+	var checks []report.Check
+	pkgs := u.autoPackages(env)
+	if len(pkgs) > 0 {
+		need, err := missing(ctx, env, pkgs...)
+		if err != nil {
+			return nil, err
+		}
+		got := "installed"
+		if len(need) > 0 {
+			got = "missing: " + strings.Join(need, " ")
+		}
+		checks = append(checks, check("updates.package", "installed", got))
+	}
+	switch env.Distro.PackageManager {
+	case "apt":
+		_, want := securityOrigins(env.Distro)
+		var got []string
+		detail := "apt-config dump"
+		if _, ok := runner.Lookup(env.Root.HostPath("/"), "apt-config"); ok && env.CanRun() {
+			var err error
+			if got, err = u.aptOrigins(ctx, env); err != nil {
+				return nil, err
+			}
+			res, _ := env.Run.Run(ctx, cmd("apt-config", "dump"))
+			m := aptConfigDump(string(res.Stdout))
+			var periodic []string
+			for _, kv := range aptPeriodicWant {
+				k, _, _ := strings.Cut(kv, "=")
+				periodic = append(periodic, k+"="+strings.Join(m[k], ","))
+			}
+			checks = append(checks, check("updates.periodic", strings.Join(aptPeriodicWant, " "), strings.Join(periodic, " ")),
+				check("updates.automatic_reboot", fmt.Sprint(p.AutomaticReboot), strings.Join(m["Unattended-Upgrade::Automatic-Reboot"], ",")))
+		} else {
+			// A read-only image: judge our file, which wins by its name.
+			detail = "computed from " + UnattendedUpgradesConf
+			data, _ := env.Root.ReadFile(UnattendedUpgradesConf)
+			if string(data) == unattendedUpgradesConfig(env.Distro, p) {
+				got = want
+			}
+		}
+		c := check("updates.origins", strings.Join(want, " "), strings.Join(got, " "))
+		c.Detail = detail
+		checks = append(checks, c)
+		for _, t := range []string{"apt-daily.timer", "apt-daily-upgrade.timer"} {
+			checks = append(checks, check("updates.timer."+t, "enabled", enabledWord(unitEnabled(env, t))))
+		}
+	case "dnf":
+		da := dnfAutomaticFor(env.Distro)
+		data, _ := env.Root.ReadFile(da.Config)
+		for _, kv := range dnfAutomaticSettings(p) {
+			c := check("updates.dnf_automatic."+kv[0], kv[1], getINI(string(data), "commands", kv[0]))
+			c.Detail = da.Config
+			checks = append(checks, c)
+		}
+		checks = append(checks, check("updates.timer."+da.Timer, "enabled", enabledWord(unitEnabled(env, da.Timer))))
+	default:
+		checks = append(checks, report.Check{ID: "updates.automatic", OK: false, Severity: report.Warn,
+			Want: "automatic security updates",
+			Got:  env.Distro.ID + " has no automatic security-update mechanism; upgrade regularly (pacman -Syu) and follow security advisories"})
+	}
+	return checks, nil
+}
+
+func enabledWord(b bool) string {
+	if b {
+		return "enabled"
+	}
+	return "not enabled"
+}

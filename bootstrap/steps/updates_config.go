@@ -1,0 +1,166 @@
+package steps
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hardbake/hardbake/bootstrap/distro"
+	"github.com/hardbake/hardbake/bootstrap/profile"
+)
+
+// UnattendedUpgradesConf sorts after the package's 50unattended-upgrades and
+// the 20auto-upgrades debconf writes, so its values win (apt reads
+// apt.conf.d in lexical order; for lists, #clear empties what came before).
+const UnattendedUpgradesConf = "/etc/apt/apt.conf.d/52hardbake-unattended-upgrades"
+
+// securityOrigins is the only archive unattended-upgrades may take from: the
+// security archive of the running release. Debian's 50unattended-upgrades
+// also allows the point-release archive ("label=Debian"); Ubuntu's allows
+// the release pocket and ESM.
+func securityOrigins(d distro.Info) (listKey string, origins []string) {
+	if d.Family == distro.Ubuntu {
+		return "Unattended-Upgrade::Allowed-Origins", []string{"${distro_id}:${distro_codename}-security"}
+	}
+	return "Unattended-Upgrade::Origins-Pattern", []string{"origin=Debian,codename=${distro_codename}-security,label=Debian-Security"}
+}
+
+// unattendedUpgradesConfig renders UnattendedUpgradesConf.
+func unattendedUpgradesConfig(d distro.Info, p profile.Updates) string {
+	key, origins := securityOrigins(d)
+	var b strings.Builder
+	b.WriteString("// Written by hardbake; rewritten on every bake. Local changes belong in a later file.\n")
+	b.WriteString("// Automatic updates from the security archive of the running release only.\n")
+	b.WriteString("#clear Unattended-Upgrade::Origins-Pattern;\n#clear Unattended-Upgrade::Allowed-Origins;\n")
+	fmt.Fprintf(&b, "%s {\n", key)
+	for _, o := range origins {
+		fmt.Fprintf(&b, "\t%q;\n", o)
+	}
+	b.WriteString("};\n")
+	fmt.Fprintf(&b, "Unattended-Upgrade::Automatic-Reboot %q;\n", fmt.Sprint(p.AutomaticReboot))
+	if p.AutomaticReboot {
+		fmt.Fprintf(&b, "Unattended-Upgrade::Automatic-Reboot-Time %q;\n", p.RebootTime)
+	}
+	// What makes apt-daily(-upgrade).timer run unattended-upgrade daily.
+	b.WriteString("APT::Periodic::Update-Package-Lists \"1\";\nAPT::Periodic::Unattended-Upgrade \"1\";\nAPT::Periodic::AutocleanInterval \"7\";\n")
+	return b.String()
+}
+
+// aptPeriodicWant are the APT::Periodic values the check expects.
+var aptPeriodicWant = []string{"APT::Periodic::Update-Package-Lists=1", "APT::Periodic::Unattended-Upgrade=1"}
+
+// aptConfigDump reads `apt-config dump` output into key -> values, list
+// entries ("Key:: "value";") collected under "Key::".
+func aptConfigDump(out string) map[string][]string {
+	m := map[string][]string{}
+	for _, l := range strings.Split(out, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(l), " ")
+		if !ok {
+			continue
+		}
+		v = strings.TrimSuffix(strings.TrimSpace(v), ";")
+		v = strings.TrimSuffix(strings.TrimPrefix(v, `"`), `"`)
+		if strings.HasSuffix(k, "::") && v == "" {
+			continue
+		}
+		m[k] = append(m[k], v)
+	}
+	return m
+}
+
+// dnfAutomatic is the automatic-update package of a dnf system. Fedora 41
+// moved to dnf5, whose plugin has its own package and timer; both read host
+// overrides from /etc/dnf/automatic.conf (dnf5 on top of its defaults in
+// /usr/share/dnf5/dnf5-plugins/automatic.conf, dnf4 as its only file).
+type dnfAutomatic struct{ Package, Config, Timer string }
+
+func dnfAutomaticFor(d distro.Info) dnfAutomatic {
+	if d.Family == distro.Fedora && d.VersionAtLeast(41, 0) {
+		return dnfAutomatic{"dnf5-plugin-automatic", "/etc/dnf/automatic.conf", "dnf5-automatic.timer"}
+	}
+	return dnfAutomatic{"dnf-automatic", "/etc/dnf/automatic.conf", "dnf-automatic.timer"}
+}
+
+// dnfAutomaticSettings are the [commands] values hardbake sets.
+func dnfAutomaticSettings(p profile.Updates) [][2]string {
+	reboot := "never"
+	if p.AutomaticReboot {
+		reboot = "when-needed"
+	}
+	return [][2]string{{"upgrade_type", "security"}, {"download_updates", "yes"}, {"apply_updates", "yes"}, {"reboot", reboot}}
+}
+
+// setINI sets key = value in [section] of an INI text, keeping every other
+// line, comment and order: an existing (or commented-out "#key =") line is
+// replaced in place, otherwise the key is added at the section's end, and a
+// missing section is appended.
+func setINI(text, section, key, value string) string {
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	if text == "" {
+		lines = nil
+	}
+	want := key + " = " + value
+	in, start, end := false, -1, len(lines)
+	for i, l := range lines {
+		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "[") && strings.HasSuffix(t, "]") {
+			if in {
+				end = i
+				break
+			}
+			in = t == "["+section+"]"
+			if in {
+				start = i
+			}
+		}
+	}
+	if start < 0 {
+		if len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) != "" {
+			lines = append(lines, "")
+		}
+		lines = append(lines, "["+section+"]", want)
+		return strings.Join(lines, "\n") + "\n"
+	}
+	commented := -1
+	for i := start + 1; i < end; i++ {
+		t := strings.TrimSpace(lines[i])
+		k, _, ok := strings.Cut(t, "=")
+		if !ok {
+			continue
+		}
+		k = strings.TrimSpace(k)
+		if k == key {
+			lines[i] = want
+			return strings.Join(lines, "\n") + "\n"
+		}
+		if strings.TrimSpace(strings.TrimLeft(k, "#;")) == key && commented < 0 {
+			commented = i
+		}
+	}
+	if commented >= 0 {
+		lines[commented] = want
+		return strings.Join(lines, "\n") + "\n"
+	}
+	// Insert after the section's last non-blank line.
+	at := end
+	for at > start+1 && strings.TrimSpace(lines[at-1]) == "" {
+		at--
+	}
+	lines = append(lines[:at], append([]string{want}, lines[at:]...)...)
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// getINI returns key's value in [section] ("" when unset).
+func getINI(text, section, key string) string {
+	in := false
+	for _, l := range strings.Split(text, "\n") {
+		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "[") && strings.HasSuffix(t, "]") {
+			in = t == "["+section+"]"
+			continue
+		}
+		if k, v, ok := strings.Cut(t, "="); in && ok && strings.TrimSpace(k) == key {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
