@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what `make test` and `make demo` need on a fresh Debian machine,
+# and nothing when it is all there already. Needs root (apt-get).
+set -euo pipefail
+
+# command -> Debian package
+declare -A need=(
+  [mmdebstrap]=mmdebstrap
+  [qemu-system-x86_64]=qemu-system-x86
+  [sshd]=openssh-server
+  [ssh]=openssh-client
+  [ssh-keygen]=openssh-client
+  [nft]=nftables
+  [isoinfo]=genisoimage
+  [genisoimage]=genisoimage
+  [fsck.vfat]=dosfstools
+  [mtype]=mtools
+  [mkfs.ext4]=e2fsprogs
+  [sgdisk]=gdisk
+  [sfdisk]=fdisk
+  [flock]=util-linux
+)
+missing=()
+for cmd in "${!need[@]}"; do
+  if ! command -v "$cmd" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$cmd" ] && ! [ -x "/sbin/$cmd" ]; then
+    missing+=("${need[$cmd]}")
+  fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
+  echo "deps: installing $pkgs"
+  if [ "$(id -u)" != 0 ]; then
+    echo "deps: need root to apt-get install $pkgs" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # policy-rc.d keeps the host's own sshd/nftables from being started by the install.
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  apt-get install -y -qq --no-install-recommends $pkgs
+fi
