@@ -24,7 +24,7 @@ const RootLabel = "hardbake-root"
 // defaults, metadata_csum included, and labelled RootLabel.
 //
 // sizeMiB is the disk size; 0 or less picks the size of rootDir plus half of
-// it plus 512 MiB of free space (the products installs packages at bake time).
+// it plus 512 MiB of free space (the product installs packages at bake time).
 // The file is sparse, so unused space costs nothing on the host.
 func BuildDiskImage(rootDir, out string, sizeMiB int) error {
 	if _, err := os.Stat(filepath.Join(rootDir, "etc", "os-release")); err != nil {

@@ -50,7 +50,11 @@ const DefaultAppend = "root=/dev/vda rw console=ttyS0 net.ifnames=0 panic=-1"
 
 // Options describe one VM.
 type Options struct {
-	Disk   string // raw disk image (BuildDiskImage), attached as virtio /dev/vda
+	// Disk is the raw disk image (BuildDiskImage), attached as virtio
+	// /dev/vda with cache=unsafe (fast; guest flushes are not forced to the
+	// host disk, so kill QEMU only when the disk's content no longer matters:
+	// Stop powers the guest off cleanly first).
+	Disk   string
 	Kernel string // guest kernel (CopyKernel)
 	Initrd string // guest initramfs
 	Append string // kernel command line; DefaultAppend when empty
