@@ -34,10 +34,15 @@ type SSH struct {
 	MaxAuthTries           int    `yaml:"max_auth_tries"`
 	LoginGraceTime         int    `yaml:"login_grace_time"`
 	X11Forwarding          bool   `yaml:"x11_forwarding"`
+	// HostKeyTypes are the host keys firstboot makes when missing, in order.
+	HostKeyTypes []string `yaml:"host_key_types"`
 }
 
 // AddressFamilies are the values sshd's AddressFamily accepts.
 var AddressFamilies = []string{"any", "inet", "inet6"}
+
+// HostKeyTypes are the values ssh.host_key_types accepts (ssh-keygen -t).
+var HostKeyTypes = []string{"ed25519", "ecdsa", "rsa"}
 
 // Default returns the default profile.
 func Default() *Profile {

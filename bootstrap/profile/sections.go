@@ -2,7 +2,7 @@ package profile
 
 // StepNames are the hardening steps a profile may name in skip, in bake
 // order. bootstrap/steps' registry test keeps it equal to the registry.
-var StepNames = []string{"ssh", "updates", "services", "fail2ban", "firewall", "seal"}
+var StepNames = []string{"ssh", "updates", "services", "fail2ban", "firewall", "firstboot", "seal"}
 
 // Updates configures the updates step.
 type Updates struct {

@@ -49,4 +49,5 @@ func (v *validator) ssh(s *SSH) {
 	v.ports("ssh.ports", s.Ports)
 	v.intRange("ssh.max_auth_tries", s.MaxAuthTries, 1, 10)
 	v.intRange("ssh.login_grace_time", s.LoginGraceTime, 10, 600)
+	v.hostKeyTypes(s.HostKeyTypes)
 }

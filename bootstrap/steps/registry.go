@@ -8,13 +8,15 @@ import (
 )
 
 // Registry is every step in the order bake runs them. The order matters:
-// ssh before the firewall (which opens the effective SSH ports), seal last.
+// ssh before the firewall (which opens the effective SSH ports), firstboot
+// (the unit that applies per-host data) before seal, seal last.
 var Registry = []Step{
 	SSH{},
 	Updates{},
 	Services{},
 	Fail2ban{},
 	Firewall{},
+	Firstboot{},
 	Seal{},
 }
 

@@ -8,7 +8,7 @@ import (
 )
 
 func TestRegistryOrderAndProfileNames(t *testing.T) {
-	want := []string{"ssh", "updates", "services", "fail2ban", "firewall", "seal"}
+	want := []string{"ssh", "updates", "services", "fail2ban", "firewall", "firstboot", "seal"}
 	if !slices.Equal(Names(), want) {
 		t.Fatalf("registry %v, want %v", Names(), want)
 	}

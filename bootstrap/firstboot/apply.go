@@ -1,0 +1,138 @@
+package firstboot
+
+import (
+	"context"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/hardbake/hardbake/bootstrap/host"
+	"github.com/hardbake/hardbake/bootstrap/report"
+	"github.com/hardbake/hardbake/bootstrap/root"
+	"github.com/hardbake/hardbake/bootstrap/runner"
+	"github.com/hardbake/hardbake/bootstrap/steps"
+	"golang.org/x/sys/unix"
+)
+
+func logf(env *steps.Env, format string, args ...any) {
+	if env.Log != nil {
+		env.Log(format, args...)
+	}
+}
+
+// withHostSSH is env with a copy of the profile whose ssh address family and
+// ports are the host's: the ssh step then writes them like any profile value.
+func withHostSSH(env *steps.Env, s host.SSH) *steps.Env {
+	p := *env.Profile
+	p.SSH.Ports = slices.Clone(p.SSH.Ports)
+	if s.AddressFamily != "" {
+		p.SSH.AddressFamily = s.AddressFamily
+	}
+	if s.Port != 0 {
+		p.SSH.Ports = []int{s.Port}
+	}
+	e := *env
+	e.Profile = &p
+	return &e
+}
+
+// registered finds a step in the registry by name: firstboot re-applies the
+// firewall and fail2ban only where those steps exist.
+func registered(name string) (steps.Step, bool) {
+	for _, s := range steps.Registry {
+		if s.Name() == name {
+			return s, true
+		}
+	}
+	return nil, false
+}
+
+// baked reports whether a step was applied when the image was baked: its
+// plan installs nothing. At first boot there may be no network, and a step
+// left out of the bake (--skip) must stay out.
+func baked(ctx context.Context, env *steps.Env, s steps.Step) bool {
+	actions, err := s.Plan(ctx, env)
+	if err != nil {
+		return false
+	}
+	for _, a := range actions {
+		if a.Kind == "run" && slices.Contains([]string{"apt-get", "dnf", "pacman"}, a.Cmd.Name) {
+			return false
+		}
+	}
+	return true
+}
+
+// applyStep is a step's Plan and Execute with its service commands made
+// safe for early boot: firstboot runs before sshd (and, with cloud-init,
+// before sysinit.target), so a `systemctl start` or `reload-or-restart` of
+// a unit ordered after it would wait for firstboot to finish: a deadlock.
+// Commands only act on units that already run, and never wait for a job.
+func applyStep(ctx context.Context, env *steps.Env, s steps.Step) ([]report.Change, error) {
+	actions, err := s.Plan(ctx, env)
+	if err != nil || len(actions) == 0 {
+		return nil, err
+	}
+	var safe []steps.Action
+	for _, a := range actions {
+		if a.Kind == "run" && a.Cmd.Name == "systemctl" && env.Live() {
+			var ok bool
+			if a.Cmd, ok = bootSafe(a.Cmd.Args); !ok {
+				continue
+			}
+		}
+		safe = append(safe, a)
+	}
+	return steps.Execute(ctx, env, safe)
+}
+
+// bootSafe rewrites systemctl arguments so they never start a unit and never
+// block on a job; false drops the command.
+func bootSafe(args []string) (cmd runner.Cmd, ok bool) {
+	cmd.Name = "systemctl"
+	if len(args) == 0 {
+		return cmd, false
+	}
+	verb := map[string]string{
+		"reload-or-restart": "try-reload-or-restart", "restart": "try-restart", "reload": "try-reload-or-restart",
+		"try-restart": "try-restart", "try-reload-or-restart": "try-reload-or-restart",
+	}
+	switch v := args[0]; {
+	case v == "start":
+		return cmd, false
+	case verb[v] != "":
+		cmd.Args = append([]string{"--no-block", verb[v]}, args[1:]...)
+	default: // enable, daemon-reload, is-active...: no jobs
+		cmd.Args = slices.Clone(args)
+	}
+	return cmd, true
+}
+
+// anyAuthorizedKey reports whether some account that may log in has a
+// non-empty ~/.ssh/authorized_keys.
+func anyAuthorizedKey(env *steps.Env) bool {
+	passwd, _ := env.Root.ReadFile("/etc/passwd")
+	for _, line := range strings.Split(string(passwd), "\n") {
+		f := strings.Split(line, ":")
+		if len(f) < 7 || strings.HasSuffix(f[6], "nologin") || strings.HasSuffix(f[6], "/false") {
+			continue
+		}
+		for _, name := range []string{"authorized_keys", "authorized_keys2"} {
+			if fi, err := env.Root.Stat(f[5] + "/.ssh/" + name); err == nil && fi.Size() > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// syncRoot flushes the root's filesystem (syncfs(2)) so that everything the
+// tools wrote (useradd, ssh-keygen) is on disk before the marker is.
+func syncRoot(r *root.Root) error {
+	f, err := os.Open(r.HostPath("/"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unix.Syncfs(int(f.Fd()))
+}

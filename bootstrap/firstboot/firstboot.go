@@ -1,0 +1,260 @@
+// Package firstboot applies per-host data once, on the first boot of a
+// machine started from a baked image, before sshd starts: the admin user,
+// its sudo rule and authorized keys, the SSH address family and port (through
+// the ssh step, so there is one sshd editor), missing host keys, the host
+// name. Every action is idempotent and the marker is written last with
+// fsync, so a power cut at any point leaves a state the next boot completes.
+package firstboot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hardbake/hardbake/bootstrap/host"
+	"github.com/hardbake/hardbake/bootstrap/report"
+	"github.com/hardbake/hardbake/bootstrap/root"
+	"github.com/hardbake/hardbake/bootstrap/steps"
+)
+
+// Paths firstboot owns.
+const (
+	// Marker says the host data was applied; hardbake-firstboot.service
+	// does not start while it exists.
+	Marker = steps.FirstbootMarker
+	// ProfileFile is the profile the image was baked with (written by the
+	// firstboot step at bake), so firstboot re-derives the same sshd settings.
+	ProfileFile = steps.BakedProfile
+)
+
+// Options are the inputs of one run.
+type Options struct {
+	Env     *steps.Env
+	Sources host.Sources
+	// Warn prints a loud warning (stderr, and the console when live).
+	Warn func(msg string)
+	// Version is recorded in the marker.
+	Version string
+	// SkipHostKeys leaves host keys alone (benchmarks).
+	SkipHostKeys bool
+}
+
+// MarkerData is what the marker records: when, from where, for whom. Keys
+// appear as fingerprints only.
+type MarkerData struct {
+	Version  string   `json:"version"`
+	Time     string   `json:"time"`
+	Kind     string   `json:"source_kind"`
+	Source   string   `json:"source"`
+	Consumed bool     `json:"consumed"`
+	User     string   `json:"user,omitempty"`
+	Keys     []string `json:"keys,omitempty"`
+}
+
+// Run applies the first host data found. Without any host data it only
+// makes sure host keys exist and warns, and writes no marker, so that host
+// data arriving later (cloud-init write_files + runcmd) is still applied.
+func Run(ctx context.Context, o Options) (*report.Report, error) {
+	env := o.Env
+	rep := &report.Report{Command: "firstboot", Root: env.Root.String(), Distro: env.Distro}
+	finish := func(err error) (*report.Report, error) {
+		if err != nil {
+			rep.Error = err.Error()
+		}
+		rep.Finish()
+		if err != nil {
+			rep.OK = false
+		}
+		return rep, err
+	}
+	if data, err := env.Root.ReadFile(Marker); err == nil {
+		var m MarkerData
+		json.Unmarshal(data, &m)
+		logf(env, "firstboot: already done at %s (from %s); nothing to do", m.Time, m.Source)
+		return finish(nil)
+	}
+	target := &host.Target{Root: env.Root, Distro: env.Distro}
+	found, findErr := host.Find(o.Sources, target)
+	if findErr != nil {
+		// Bad input changes nothing, except that a live host still gets
+		// host keys: sshd must start with the baked config either way.
+		if env.Live() && !o.SkipHostKeys {
+			st := report.Step{Name: "host_keys"}
+			st.Changes, _ = ensureHostKeys(ctx, env, env.Profile.SSH.HostKeyTypes, "")
+			rep.Steps = append(rep.Steps, st)
+		}
+		return finish(findErr)
+	}
+	if found == nil {
+		logf(env, "firstboot: no host data (--config, %s, NoCloud seed)", host.File)
+	} else {
+		logf(env, "firstboot: host data from %s", found.Source)
+	}
+	var h *host.Host
+	if found != nil {
+		h = found.Host
+	}
+
+	run := func(name string, fn func() ([]report.Change, error)) error {
+		logf(env, "%s:", name)
+		changes, err := fn()
+		st := report.Step{Name: name, Changes: changes}
+		if name == "host_keys" || name == "user" || name == "authorized_keys" {
+			// The others went through steps.Execute, which logs.
+			for _, c := range changes {
+				what := c.Path
+				if c.Command != "" {
+					what = c.Command
+				}
+				logf(env, "  %s %s: %s", c.Kind, what, c.Summary)
+			}
+		}
+		if err != nil {
+			st.Error = err.Error()
+		}
+		rep.Steps = append(rep.Steps, st)
+		return err
+	}
+
+	hostname := ""
+	if h != nil {
+		hostname = h.Hostname
+	}
+	if !o.SkipHostKeys {
+		if err := run("host_keys", func() ([]report.Change, error) {
+			return ensureHostKeys(ctx, env, env.Profile.SSH.HostKeyTypes, hostname)
+		}); err != nil {
+			return finish(err)
+		}
+	}
+	if h != nil && h.HasUser() {
+		var acct *account
+		if err := run("user", func() (c []report.Change, err error) {
+			c, acct, err = ensureUser(ctx, env, h.User)
+			return c, err
+		}); err != nil {
+			return finish(err)
+		}
+		if err := run("sudo", func() ([]report.Change, error) { return ensureSudo(ctx, env, h.User) }); err != nil {
+			return finish(err)
+		}
+		if err := run("authorized_keys", func() ([]report.Change, error) { return writeAuthorizedKeys(env, acct, h) }); err != nil {
+			return finish(err)
+		}
+	}
+	if hostname != "" {
+		if err := run("hostname", func() ([]report.Change, error) { return setHostname(ctx, env, hostname) }); err != nil {
+			return finish(err)
+		}
+	}
+	sshEnv := env
+	if h != nil && (h.SSH.AddressFamily != "" || h.SSH.Port != 0) {
+		sshEnv = withHostSSH(env, h.SSH)
+	}
+	sshStep := report.Step{Name: "ssh"}
+	logf(env, "ssh:")
+	changes, err := applyStep(ctx, sshEnv, steps.SSH{})
+	sshStep.Changes = changes
+	if err == nil {
+		// sshd itself judges the result (sshd -T with the real host keys).
+		sshStep.Checks, err = steps.SSH{}.Check(ctx, sshEnv)
+	}
+	if err != nil {
+		sshStep.Error = err.Error()
+	}
+	rep.Steps = append(rep.Steps, sshStep)
+	if err != nil {
+		return finish(err)
+	}
+	if h != nil && h.SSH.Port != 0 {
+		// The firewall and the fail2ban jail follow the ports sshd listens on.
+		for _, name := range []string{"firewall", "fail2ban"} {
+			st, ok := registered(name)
+			if !ok || !baked(ctx, sshEnv, st) {
+				continue
+			}
+			if err := run(name, func() ([]report.Change, error) { return applyStep(ctx, sshEnv, st) }); err != nil {
+				return finish(err)
+			}
+		}
+	}
+	warnIfNoWayIn(env, h, o.Warn)
+	if found == nil {
+		return finish(nil)
+	}
+	// Done: the data is consumed. The file goes first, the marker last; a
+	// power cut between them leaves a fully configured host whose next
+	// boot finds no data and only re-checks host keys.
+	st := report.Step{Name: "marker"}
+	if found.HostPath != "" {
+		if err := removeDurably(found.HostPath); err != nil {
+			st.Error = err.Error()
+			rep.Steps = append(rep.Steps, st)
+			return finish(err)
+		}
+		st.Changes = append(st.Changes, report.Change{Kind: "remove", Path: found.Source, Summary: "host data consumed"})
+	}
+	m := MarkerData{Version: o.Version, Time: time.Now().UTC().Format(time.RFC3339), Kind: found.Kind, Source: found.Source, Consumed: true, User: h.User.Name, Keys: h.Fingerprints()}
+	data, _ := json.MarshalIndent(m, "", "  ")
+	if err := env.Root.MkdirAll(filepath.Dir(Marker), 0o755, root.RootOwner); err != nil {
+		return finish(err)
+	}
+	if err := syncRoot(env.Root); err != nil {
+		return finish(err)
+	}
+	if err := env.Root.WriteFile(Marker, append(data, '\n'), 0o644, root.RootOwner); err != nil {
+		return finish(err)
+	}
+	st.Changes = append(st.Changes, report.Change{Kind: "write", Path: Marker, Summary: "first boot done; source " + found.Source})
+	rep.Steps = append(rep.Steps, st)
+	logf(env, "firstboot: done; %s written", Marker)
+	return finish(nil)
+}
+
+// removeDurably deletes a consumed host data file and syncs its directory.
+func removeDurably(p string) error {
+	if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(p))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// warnIfNoWayIn warns loudly when nobody can log in with a key: no host
+// data user and no account with an authorized key. sshd keeps refusing
+// passwords regardless (the baked configuration is never relaxed).
+func warnIfNoWayIn(env *steps.Env, h *host.Host, warn func(string)) {
+	if h != nil && h.HasUser() {
+		return
+	}
+	if anyAuthorizedKey(env) {
+		return
+	}
+	msg := strings.Join([]string{
+		"hardbake firstboot: WARNING: no host data with a user and no account has an SSH key.",
+		"  Nobody can log in over SSH (passwords stay off). Give host data: --config FILE,",
+		"  " + host.File + ", or a `hardbake:` key in NoCloud user-data (see docs/firstboot.md).",
+	}, "\n")
+	if warn != nil {
+		warn(msg)
+	} else {
+		logf(env, "%s", msg)
+	}
+}
+
+// Fingerprint-only summaries of keys for logs and reports.
+func keySummary(keys []host.Key) string {
+	fps := make([]string, len(keys))
+	for i, k := range keys {
+		fps[i] = k.Type + " " + k.Fingerprint
+	}
+	return fmt.Sprintf("%d key(s): %s", len(keys), strings.Join(fps, ", "))
+}

@@ -1,0 +1,58 @@
+package firstboot
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestHostsLine(t *testing.T) {
+	cases := []struct{ in, name, want string }{
+		{"127.0.0.1\tlocalhost\n127.0.1.1\tdebian\n::1\tlocalhost\n", "web-1.example.com",
+			"127.0.0.1\tlocalhost\n127.0.1.1\tweb-1.example.com web-1\n::1\tlocalhost\n"},
+		{"# admin\n127.0.0.1 localhost\n::1 localhost\n", "db", "# admin\n127.0.0.1 localhost\n127.0.1.1\tdb\n::1 localhost\n"},
+		{"", "db", "127.0.1.1\tdb\n"},
+	}
+	for _, c := range cases {
+		if got := hostsLine(c.in, c.name); got != c.want {
+			t.Errorf("hostsLine(%q, %q) = %q, want %q", c.in, c.name, got, c.want)
+		}
+		if again := hostsLine(c.want, c.name); again != c.want {
+			t.Errorf("not idempotent: %q", again)
+		}
+	}
+}
+
+func TestBootSafe(t *testing.T) {
+	cases := map[string]string{
+		"reload-or-restart fail2ban.service": "--no-block try-reload-or-restart fail2ban.service",
+		"try-reload-or-restart ssh.service":  "--no-block try-reload-or-restart ssh.service",
+		"restart ssh.socket":                 "--no-block try-restart ssh.socket",
+		"enable hardbake-firstboot.service":  "enable hardbake-firstboot.service",
+		"daemon-reload":                      "daemon-reload",
+		"start apt-daily.timer":              "",
+	}
+	for in, want := range cases {
+		c, ok := bootSafe(splitArgs(in))
+		got := ""
+		if ok {
+			got = joinArgs(c.Args)
+		}
+		if got != want {
+			t.Errorf("%s: got %q, want %q", in, got, want)
+		}
+	}
+}
+
+func splitArgs(s string) []string { return strings.Fields(s) }
+
+func joinArgs(a []string) string { return strings.Join(a, " ") }
+
+func TestHostKeyOrder(t *testing.T) {
+	if got := hostKeyOrder([]string{"rsa", "ecdsa", "ed25519"}); !slices.Equal(got, []string{"ed25519", "rsa", "ecdsa"}) {
+		t.Fatalf("%v", got)
+	}
+	if got := hostKeyOrder(nil); !slices.Equal(got, []string{"ed25519"}) {
+		t.Fatalf("%v", got)
+	}
+}

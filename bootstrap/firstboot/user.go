@@ -1,0 +1,108 @@
+package firstboot
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/hardbake/hardbake/bootstrap/host"
+	"github.com/hardbake/hardbake/bootstrap/report"
+	"github.com/hardbake/hardbake/bootstrap/root"
+	"github.com/hardbake/hardbake/bootstrap/runner"
+	"github.com/hardbake/hardbake/bootstrap/steps"
+)
+
+// account is a user as /etc/passwd has it.
+type account struct {
+	Name, Home, Shell string
+	UID, GID          int
+}
+
+func lookupAccount(r *root.Root, name string) (*account, error) {
+	passwd, err := r.ReadFile("/etc/passwd")
+	if err != nil {
+		return nil, err
+	}
+	for _, line := range strings.Split(string(passwd), "\n") {
+		f := strings.Split(line, ":")
+		if len(f) >= 7 && f[0] == name {
+			uid, err1 := strconv.Atoi(f[2])
+			gid, err2 := strconv.Atoi(f[3])
+			if err1 != nil || err2 != nil {
+				return nil, fmt.Errorf("/etc/passwd: bad uid/gid for %s", name)
+			}
+			return &account{Name: name, UID: uid, GID: gid, Home: f[5], Shell: f[6]}, nil
+		}
+	}
+	return nil, nil
+}
+
+// groupMembers returns the groups whose member list names user.
+func groupsOf(r *root.Root, user string) []string {
+	data, _ := r.ReadFile("/etc/group")
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Split(line, ":")
+		if len(f) >= 4 && slices.Contains(strings.Split(f[3], ","), user) {
+			out = append(out, f[0])
+		}
+	}
+	return out
+}
+
+// ensureUser creates the user with the distribution's useradd (its user
+// group, home from /etc/skel, the shell, the admin group and extra groups),
+// or, when a previous boot created it already, adds what is missing.
+func ensureUser(ctx context.Context, env *steps.Env, u host.User) ([]report.Change, *account, error) {
+	groups := append([]string{env.Distro.AdminGroup}, u.Groups...)
+	groups = slices.Compact(groups)
+	acct, err := lookupAccount(env.Root, u.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	var changes []report.Change
+	do := func(summary string, c runner.Cmd) error {
+		if _, err := env.Run.Run(ctx, c); err != nil {
+			return err
+		}
+		changes = append(changes, report.Change{Kind: "run", Command: c.String(), Summary: summary})
+		return nil
+	}
+	if acct == nil {
+		c := runner.Cmd{Name: "useradd", Args: []string{"-m", "-U", "-s", u.Shell, "-G", strings.Join(groups, ","), "--", u.Name}}
+		if err := do("create the admin user "+u.Name, c); err != nil {
+			return changes, nil, err
+		}
+		if acct, err = lookupAccount(env.Root, u.Name); err != nil || acct == nil {
+			return changes, nil, fmt.Errorf("useradd did not create %s: %v", u.Name, err)
+		}
+		return changes, acct, nil
+	}
+	if acct.Shell != u.Shell {
+		if err := do("login shell "+u.Shell, runner.Cmd{Name: "usermod", Args: []string{"-s", u.Shell, "--", u.Name}}); err != nil {
+			return changes, acct, err
+		}
+	}
+	have := groupsOf(env.Root, u.Name)
+	var need []string
+	for _, g := range groups {
+		if !slices.Contains(have, g) {
+			need = append(need, g)
+		}
+	}
+	if len(need) > 0 {
+		if err := do("add "+u.Name+" to "+strings.Join(need, ", "), runner.Cmd{Name: "usermod", Args: []string{"-a", "-G", strings.Join(need, ","), "--", u.Name}}); err != nil {
+			return changes, acct, err
+		}
+	}
+	if !env.Root.Exists(acct.Home) {
+		// useradd was cut off before it made the home directory.
+		if err := env.Root.MkdirAll(acct.Home, 0o700, root.Owner{UID: acct.UID, GID: acct.GID}); err != nil {
+			return changes, acct, err
+		}
+		changes = append(changes, report.Change{Kind: "write", Path: acct.Home, Summary: "home directory"})
+	}
+	return changes, acct, nil
+}

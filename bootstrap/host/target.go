@@ -1,0 +1,72 @@
+package host
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/hardbake/hardbake/bootstrap/distro"
+	"github.com/hardbake/hardbake/bootstrap/root"
+)
+
+// Target is the system host data is applied to. Its own /etc files decide
+// which accounts, groups and shells exist: a chroot's are not the host's.
+type Target struct {
+	Root   *root.Root
+	Distro distro.Info
+}
+
+type targetFacts struct {
+	users  map[string]int // name -> uid
+	groups map[string]int // name -> gid
+	shells []string
+	uids   distro.UIDRange
+	sudo   bool
+}
+
+func (t *Target) facts() (*targetFacts, error) {
+	f := &targetFacts{users: map[string]int{}, groups: map[string]int{}}
+	passwd, err := t.Root.ReadFile("/etc/passwd")
+	if err != nil {
+		return nil, err
+	}
+	for name, fields := range colonFile(string(passwd), 7) {
+		uid, _ := strconv.Atoi(fields[2])
+		f.users[name] = uid
+	}
+	group, err := t.Root.ReadFile("/etc/group")
+	if err != nil {
+		return nil, err
+	}
+	for name, fields := range colonFile(string(group), 4) {
+		gid, _ := strconv.Atoi(fields[2])
+		f.groups[name] = gid
+	}
+	shells, _ := t.Root.ReadFile("/etc/shells")
+	for _, l := range strings.Split(string(shells), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			f.shells = append(f.shells, l)
+		}
+	}
+	defs, _ := t.Root.ReadFile("/etc/login.defs")
+	f.uids = distro.UIDRangeFromLoginDefs(string(defs))
+	f.sudo = t.Root.Exists("/etc/sudoers")
+	return f, nil
+}
+
+// colonFile parses passwd(5)/group(5) style files: name -> fields.
+func colonFile(text string, nfields int) map[string][]string {
+	out := map[string][]string{}
+	for _, line := range strings.Split(text, "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Split(line, ":")
+		if len(f) < nfields {
+			continue
+		}
+		if _, dup := out[f[0]]; !dup {
+			out[f[0]] = f
+		}
+	}
+	return out
+}

@@ -1,0 +1,172 @@
+// Package cidata finds a cloud-init NoCloud seed device (a volume labelled
+// cidata or CIDATA) and reads its user-data without mounting it: the kernel
+// may lack iso9660/vfat (this build host's does), and firstboot runs before
+// anything else would mount it. Labels are read from the volume itself
+// (ISO 9660 primary volume descriptor, FAT boot sector), so neither udev's
+// /dev/disk/by-label nor blkid is needed; files are read with go-diskfs.
+// `hardbake firstboot` gets it as host.Sources.Seed; bootstrap never
+// imports images.
+package cidata
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	diskfs "github.com/diskfs/go-diskfs"
+)
+
+// Labels NoCloud accepts, in the order hardbake looks for them.
+var Labels = []string{"cidata", "CIDATA"}
+
+// maxUserData bounds what is read: real user-data is kilobytes.
+const maxUserData = 1 << 20
+
+// Label returns the volume label of an ISO 9660 or FAT volume, or "".
+func Label(r io.ReaderAt) string {
+	// ISO 9660: the primary volume descriptor is sector 16 (2048-byte
+	// sectors): type 1, "CD001", volume identifier at 40, 32 bytes.
+	pvd := make([]byte, 72)
+	if _, err := r.ReadAt(pvd, 16*2048); err == nil && pvd[0] == 1 && string(pvd[1:6]) == "CD001" {
+		return strings.TrimRight(string(pvd[40:72]), " \x00")
+	}
+	// FAT: boot sector signature 55 AA; the extended BPB (signature 0x29)
+	// holds the label at 43 (FAT12/16) or 71 (FAT32), 11 bytes.
+	bs := make([]byte, 512)
+	if _, err := r.ReadAt(bs, 0); err != nil || bs[510] != 0x55 || bs[511] != 0xAA {
+		return ""
+	}
+	switch {
+	case bs[66] == 0x29 && string(bs[82:87]) == "FAT32":
+		return strings.TrimRight(string(bs[71:82]), " \x00")
+	case bs[38] == 0x29 && string(bs[54:57]) == "FAT":
+		return strings.TrimRight(string(bs[43:54]), " \x00")
+	}
+	return ""
+}
+
+func isSeedLabel(l string) bool {
+	for _, want := range Labels {
+		if l == want {
+			return true
+		}
+	}
+	return false
+}
+
+// Find returns the seed device: /dev/disk/by-label/{cidata,CIDATA} when udev
+// made them, otherwise the first block device in /sys/class/block whose own
+// label is one of Labels. devDir and sysDir are "/dev" and "/sys" live.
+// No seed is "" and no error.
+func Find(devDir, sysDir string) (string, error) {
+	for _, l := range Labels {
+		p := filepath.Join(devDir, "disk/by-label", l)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	entries, err := os.ReadDir(filepath.Join(sysDir, "class/block"))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "", nil
+		}
+		return "", err
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if strings.HasPrefix(name, "ram") || strings.HasPrefix(name, "zram") {
+			continue
+		}
+		size, _ := os.ReadFile(filepath.Join(sysDir, "class/block", name, "size"))
+		if n, _ := strconv.ParseInt(strings.TrimSpace(string(size)), 10, 64); n == 0 {
+			continue // empty drive, unused loop device
+		}
+		dev := filepath.Join(devDir, name)
+		f, err := os.Open(dev)
+		if err != nil {
+			continue
+		}
+		l := Label(f)
+		f.Close()
+		if isSeedLabel(l) {
+			return dev, nil
+		}
+	}
+	return "", nil
+}
+
+// ReadUserData reads user-data from the root directory of the seed volume
+// in file (an image or a block device) with go-diskfs, read-only.
+func ReadUserData(file string) (data []byte, err error) {
+	defer func() {
+		// A malformed volume must not crash first boot.
+		if r := recover(); r != nil {
+			data, err = nil, fmt.Errorf("seed %s: unreadable volume: %v", file, r)
+		}
+	}()
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	label := Label(f)
+	f.Close()
+	if !isSeedLabel(label) {
+		return nil, fmt.Errorf("seed %s: volume label %q is not cidata or CIDATA", file, label)
+	}
+	d, err := diskfs.Open(file, diskfs.WithOpenMode(diskfs.ReadOnly))
+	if err != nil {
+		return nil, fmt.Errorf("seed %s: %w", file, err)
+	}
+	defer d.Close()
+	fsys, err := d.GetFilesystem(0)
+	if err != nil {
+		return nil, fmt.Errorf("seed %s: %w", file, err)
+	}
+	fi, err := fsys.Stat("user-data")
+	if err != nil {
+		return nil, fmt.Errorf("seed %s: no user-data: %w", file, err)
+	}
+	if fi.Size() > maxUserData {
+		return nil, fmt.Errorf("seed %s: user-data is %d bytes; at most %d", file, fi.Size(), maxUserData)
+	}
+	data, err = fsys.ReadFile("user-data")
+	if err != nil {
+		return nil, fmt.Errorf("seed %s: user-data: %w", file, err)
+	}
+	// FAT pads nothing, ISO 9660 nothing either; a NUL tail would be a
+	// broken writer, and the YAML parser refuses it anyway.
+	return bytes.TrimRight(data, "\x00"), nil
+}
+
+// Lookup finds the live seed device and reads its user-data: the function
+// firstboot takes as host.Sources.Seed. No device: nil data, no error.
+func Lookup() ([]byte, string, error) {
+	return lookup("/dev", "/sys")
+}
+
+func lookup(devDir, sysDir string) ([]byte, string, error) {
+	dev, err := Find(devDir, sysDir)
+	if err != nil || dev == "" {
+		return nil, "", err
+	}
+	data, err := ReadUserData(dev)
+	return data, "NoCloud seed " + dev + " user-data", err
+}
+
+// FromImage reads the user-data of a seed image file (--seed FILE).
+func FromImage(file string) func() ([]byte, string, error) {
+	return func() ([]byte, string, error) {
+		data, err := ReadUserData(file)
+		return data, "NoCloud seed " + file + " user-data", err
+	}
+}
