@@ -19,6 +19,8 @@ declare -A need=(
   [sgdisk]=gdisk
   [sfdisk]=fdisk
   [flock]=util-linux
+  [debugfs]=e2fsprogs
+  [cloud-localds]=cloud-image-utils
 )
 missing=()
 for cmd in "${!need[@]}"; do

@@ -273,6 +273,55 @@ func (s Seal) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 		c := check("seal.build_user", "absent", state)
 		c.OK = state != "present"
 		checks = append(checks, c)
+		checks = append(checks, check("seal.build_user_keys", "none", noneOr(buildUserKeys(env, name))))
 	}
-	return checks, nil
+	return append(checks, check("seal.shell_history", "none", noneOr(shellHistoryFiles(env.Root)))), nil
+}
+
+func noneOr(list []string) string {
+	if len(list) == 0 {
+		return "none"
+	}
+	return strings.Join(list, " ")
+}
+
+// shellHistoryFiles lists the histories seal removes that are present.
+func shellHistoryFiles(r *root.Root) []string {
+	homes := []string{"/root"}
+	if entries, err := r.ReadDir("/home"); err == nil {
+		for _, e := range entries {
+			if e.IsDir() {
+				homes = append(homes, "/home/"+e.Name())
+			}
+		}
+	}
+	var out []string
+	for _, h := range homes {
+		for _, f := range shellHistories {
+			if fi, err := r.Lstat(path.Join(h, f)); err == nil && !fi.IsDir() {
+				out = append(out, path.Join(h, f))
+			}
+		}
+	}
+	return out
+}
+
+// buildUserKeys lists the build user's SSH keys left in the image: with
+// them, whoever built the image could log in to every machine made from it.
+func buildUserKeys(env *Env, name string) []string {
+	passwd, _ := env.Root.ReadFile("/etc/passwd")
+	for _, line := range strings.Split(string(passwd), "\n") {
+		f := strings.Split(line, ":")
+		if len(f) >= 7 && f[0] == name {
+			var out []string
+			for _, k := range []string{"authorized_keys", "authorized_keys2"} {
+				p := path.Join(f[5], ".ssh", k)
+				if fi, err := env.Root.Lstat(p); err == nil && !fi.IsDir() {
+					out = append(out, p)
+				}
+			}
+			return out
+		}
+	}
+	return nil
 }

@@ -201,12 +201,17 @@ func (u Updates) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 			checks = append(checks, check("updates.periodic", strings.Join(aptPeriodicWant, " "), strings.Join(periodic, " ")),
 				check("updates.automatic_reboot", fmt.Sprint(p.AutomaticReboot), strings.Join(m["Unattended-Upgrade::Automatic-Reboot"], ",")))
 		} else {
-			// A read-only image: judge our file, which wins by its name.
-			detail = "computed from " + UnattendedUpgradesConf
-			data, _ := env.Root.ReadFile(UnattendedUpgradesConf)
-			if string(data) == unattendedUpgradesConfig(env.Distro, p) {
-				got = want
+			// A read-only image: what apt-config would say, from the files.
+			detail = "computed from " + aptConfParts
+			m := offlineAptConfig(env.Root)
+			got = append(m["Unattended-Upgrade::Origins-Pattern::"], m["Unattended-Upgrade::Allowed-Origins::"]...)
+			var periodic []string
+			for _, kv := range aptPeriodicWant {
+				k, _, _ := strings.Cut(kv, "=")
+				periodic = append(periodic, k+"="+strings.Join(m[k], ","))
 			}
+			checks = append(checks, check("updates.periodic", strings.Join(aptPeriodicWant, " "), strings.Join(periodic, " ")),
+				check("updates.automatic_reboot", fmt.Sprint(p.AutomaticReboot), strings.Join(m["Unattended-Upgrade::Automatic-Reboot"], ",")))
 		}
 		c := check("updates.origins", strings.Join(want, " "), strings.Join(got, " "))
 		c.Detail = detail
