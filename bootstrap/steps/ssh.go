@@ -289,7 +289,11 @@ func (s SSH) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		c := check("ssh."+k, strings.ToLower(want[k]), strings.Join(got[k], " "))
+		g := strings.Join(got[k], " ")
+		if k == "permitrootlogin" && g == "without-password" {
+			g = "prohibit-password" // sshd -T (9.2, 10.0) prints the old name
+		}
+		c := check("ssh."+k, strings.ToLower(want[k]), g)
 		c.Detail = source
 		checks = append(checks, c)
 	}

@@ -104,9 +104,10 @@ func effectiveSSHD(ctx context.Context, env *Env) (map[string][]string, string, 
 }
 
 // sshdDefaults are OpenSSH's compiled-in defaults for the keywords hardbake
-// checks (sshd_config(5)), in `sshd -T` spelling.
+// checks (sshd_config(5)), in `sshd -T` spelling: OpenSSH 9.2 and 10.0
+// print PermitRootLogin prohibit-password by its old name without-password.
 var sshdDefaults = map[string]string{
-	"permitrootlogin":              "prohibit-password",
+	"permitrootlogin":              "without-password",
 	"passwordauthentication":       "yes",
 	"kbdinteractiveauthentication": "yes",
 	"pubkeyauthentication":         "yes",
@@ -137,8 +138,8 @@ func offlineSSHD(eff *sshdconfig.Effective) map[string][]string {
 		val := strings.ToLower(v.Args[0])
 		switch key {
 		case "permitrootlogin":
-			if val == "without-password" {
-				val = "prohibit-password"
+			if val == "prohibit-password" {
+				val = "without-password" // as sshd -T prints it
 			}
 		case "logingracetime":
 			if secs, err := sshTime(val); err == nil {

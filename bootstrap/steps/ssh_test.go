@@ -72,6 +72,10 @@ func TestSSHPlacement(t *testing.T) {
 			"etc/os-release":      "ID=debian\n",
 			"etc/ssh/sshd_config": "PermitRootLogin yes\n" + debianInclude,
 		}, false, "", map[string]string{"permitrootlogin": "no"}},
+		{"root with keys only", map[string]string{
+			"etc/os-release":      "ID=debian\n",
+			"etc/ssh/sshd_config": debianInclude,
+		}, true, "ssh:\n  permit_root_login: prohibit-password\n", map[string]string{"permitrootlogin": "without-password"}},
 		{"a drop-in sorting before ours", map[string]string{
 			"etc/os-release":                  "ID=debian\n",
 			"etc/ssh/sshd_config":             debianInclude,
