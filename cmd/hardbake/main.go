@@ -28,6 +28,11 @@ Usage:
   hardbake plan    [same flags as bake]   what bake would change (file diffs, commands); changes nothing
   hardbake audit   [--root DIR] [--profile FILE] [--only STEP,..] [--skip STEP,..] [--json] [--report FILE]
   hardbake seal    [--root DIR] [--profile FILE] [--json] [--report FILE]   only the seal step (images)
+  hardbake seed    --host FILE [--user-data FILE] [--meta-data FILE] [--network-config FILE] [--instance-id ID] [--hostname NAME] [--format iso|vfat] -o FILE
+                   a NoCloud seed image (cidata) carrying the per-host data for cloud-init and firstboot
+  hardbake firstboot [--root DIR] [--config FILE] [--seed IMAGE] [--profile FILE] [--json] [--report FILE]
+                   apply this machine's host data once (user, keys, sudo, ssh, host keys, hostname)
+  hardbake firstboot --example   print the commented host data schema
   hardbake profile  print the default profile, commented
   hardbake version
 
@@ -55,6 +60,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runSteps(ctx, steps.ModeAudit, args[1:], stdout, stderr)
 	case "seal":
 		err = runSteps(ctx, steps.ModeBake, append([]string{"--only", "seal"}, args[1:]...), stdout, stderr)
+	case "seed":
+		err = runSeed(args[1:], stdout, stderr)
+	case "firstboot":
+		err = runFirstboot(ctx, args[1:], stdout, stderr)
 	case "profile":
 		_, err = io.WriteString(stdout, profile.DefaultYAML)
 	case "version", "--version", "-v":
@@ -62,7 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "help", "--help", "-h":
 		fmt.Fprint(stdout, usage)
 	default:
-		err = fmt.Errorf("%w: unknown command %q; commands: bake, plan, audit, seal, profile, version", bootstrap.ErrInvalid, args[0])
+		err = fmt.Errorf("%w: unknown command %q; commands: bake, plan, audit, seal, seed, firstboot, profile, version", bootstrap.ErrInvalid, args[0])
 	}
 	if err != nil {
 		if !errors.Is(err, errReported) {

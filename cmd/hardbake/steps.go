@@ -18,6 +18,7 @@ import (
 	"github.com/hardbake/hardbake/bootstrap/root"
 	"github.com/hardbake/hardbake/bootstrap/runner"
 	"github.com/hardbake/hardbake/bootstrap/steps"
+	"github.com/hardbake/hardbake/images/diskimage"
 )
 
 // stepFlags are the flags of bake, plan and audit.
@@ -26,6 +27,10 @@ type stepFlags struct {
 	only, skip                listFlag
 	dryRun, json, force       bool
 	seal, audit               bool
+	// image and partition: `audit --image` (see image.go).
+	image     string
+	partition int
+	img       *diskimage.Image
 }
 
 func parseStepFlags(mode steps.Mode, args []string, stderr io.Writer) (*stepFlags, error) {
@@ -39,6 +44,10 @@ func parseStepFlags(mode steps.Mode, args []string, stderr io.Writer) (*stepFlag
 	f.audit = mode == steps.ModeAudit
 	fs.Var(&f.only, "only", "run only these `STEPS` (comma-separated): "+strings.Join(steps.Names(), ", "))
 	fs.Var(&f.skip, "skip", "skip these `STEPS` (comma-separated)")
+	if mode == steps.ModeAudit {
+		fs.StringVar(&f.image, "image", "", "audit the raw disk image `FILE` offline and read-only (GPT, MBR or a bare ext4 filesystem; includes seal)")
+		fs.IntVar(&f.partition, "partition", 0, "with --image: the root filesystem's partition `N` (default: the one holding /etc/os-release)")
+	}
 	if mode != steps.ModeAudit {
 		fs.BoolVar(&f.seal, "seal", false, "seal the image at the end (remove host keys, empty machine-id, clear logs); images only")
 		fs.BoolVar(&f.dryRun, "dry-run", false, "show what would change; change nothing (same as `hardbake plan`)")
@@ -59,8 +68,13 @@ func parseStepFlags(mode steps.Mode, args []string, stderr io.Writer) (*stepFlag
 // newEnv validates everything the user gave before any step runs: root,
 // distribution, profile, step names.
 func newEnv(f *stepFlags, logw io.Writer) (*steps.Env, []steps.Step, error) {
-	r, err := root.Dir(f.root)
-	if err != nil {
+	var r *root.Root
+	var err error
+	if f.image != "" {
+		if r, err = openImage(f); err != nil {
+			return nil, nil, err
+		}
+	} else if r, err = root.Dir(f.root); err != nil {
 		return nil, nil, fmt.Errorf("%w: --root: %v", bootstrap.ErrInvalid, err)
 	}
 	d, err := distro.Detect(r)
@@ -79,6 +93,11 @@ func newEnv(f *stepFlags, logw io.Writer) (*steps.Env, []steps.Step, error) {
 		return nil, nil, err
 	}
 	// seal runs only when asked: --seal, or seal.on_bake in the profile.
+	// An image is what gets sealed: its audit checks the seal too.
+	if f.image != "" && len(f.only) == 0 && !slices.Contains(skip, "seal") {
+		sealOnly, _ := steps.Select([]string{"seal"}, nil)
+		selected = append(selected, sealOnly...)
+	}
 	if (f.seal || p.Seal.OnBake) && !f.audit && !slices.Contains(skip, "seal") && !slices.ContainsFunc(selected, func(s steps.Step) bool { return s.Name() == "seal" }) {
 		sealOnly, _ := steps.Select([]string{"seal"}, nil)
 		selected = append(selected, sealOnly...)
@@ -128,12 +147,19 @@ func runSteps(ctx context.Context, mode steps.Mode, args []string, stdout, stder
 		logw = stderr
 	}
 	env, selected, err := newEnv(f, logw)
+	defer closeImage(f)
 	if err != nil {
 		return err
 	}
 	env.Log("hardbake %s %s on %s: %s", version, mode, env.Root, env.Distro)
 	rep, runErr := steps.Run(ctx, env, mode, selected)
 	rep.Version = version
+	if f.img != nil {
+		rep.Root = f.img.Where()
+		if err := closeImage(f); err != nil {
+			runErr = err
+		}
+	}
 	if mode == steps.ModePlan && !f.json {
 		printPlan(logw, rep)
 	}
