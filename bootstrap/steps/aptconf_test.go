@@ -25,7 +25,7 @@ func TestOfflineAptConfigMatchesAptConfig(t *testing.T) {
 		{"debian default", map[string]string{"50unattended-upgrades": debianDefault}},
 		{"clear and replace", map[string]string{
 			"50unattended-upgrades": debianDefault,
-			"52hardbake": "#clear Unattended-Upgrade::Origins-Pattern;\nUnattended-Upgrade::Origins-Pattern:: \"origin=Debian,codename=${distro_codename}-security,label=Debian-Security\";\n",
+			"52hardbake":            "#clear Unattended-Upgrade::Origins-Pattern;\nUnattended-Upgrade::Origins-Pattern:: \"origin=Debian,codename=${distro_codename}-security,label=Debian-Security\";\n",
 		}},
 		{"later scalar wins, keys ignore case", map[string]string{
 			"20auto-upgrades": "APT::Periodic::Update-Package-Lists \"1\";\nAPT::Periodic::Unattended-Upgrade \"1\";\n",

@@ -55,11 +55,11 @@ func (u Updates) configure(ctx context.Context, env *Env) ([]Action, error) {
 				Kind: "validate", Summary: "apt-config dump shows only the security origin",
 				Cmd: cmd("apt-config", "dump"),
 				Validate: func(ctx context.Context) error {
-					got, err := u.aptOrigins(ctx, env)
+					m, _, err := aptConfig(ctx, env)
 					if err != nil {
 						return err
 					}
-					if _, want := securityOrigins(env.Distro); !slices.Equal(got, want) {
+					if got, want := aptOrigins(m), securityOriginsOf(env); !slices.Equal(got, want) {
 						return fmt.Errorf("unattended-upgrades origins are %q, want only %q", got, want)
 					}
 					return nil
@@ -89,14 +89,29 @@ func (u Updates) configure(ctx context.Context, env *Env) ([]Action, error) {
 	return actions, nil
 }
 
-// aptOrigins asks the target's apt which origins unattended-upgrades uses.
-func (Updates) aptOrigins(ctx context.Context, env *Env) ([]string, error) {
-	res, err := env.Run.Run(ctx, cmd("apt-config", "dump"))
-	if err != nil {
-		return nil, err
+// aptConfig is what apt's configuration holds for the keys the checks read:
+// the target's own `apt-config dump` where it can run, otherwise (a read-only
+// image) the same computed from the files. The second result says which.
+func aptConfig(ctx context.Context, env *Env) (map[string][]string, string, error) {
+	if _, ok := runner.Lookup(env.Root.HostPath("/"), "apt-config"); ok && env.CanRun() {
+		res, err := env.Run.Run(ctx, cmd("apt-config", "dump"))
+		if err != nil {
+			return nil, "", err
+		}
+		return aptConfigDump(string(res.Stdout)), "apt-config dump", nil
 	}
-	m := aptConfigDump(string(res.Stdout))
-	return append(m["Unattended-Upgrade::Origins-Pattern::"], m["Unattended-Upgrade::Allowed-Origins::"]...), nil
+	return offlineAptConfig(env.Root), "computed from " + aptConfParts, nil
+}
+
+// securityOriginsOf is the only origin unattended-upgrades may use on env's release.
+func securityOriginsOf(env *Env) []string {
+	_, want := securityOrigins(env.Distro)
+	return want
+}
+
+// aptOrigins are the origins unattended-upgrades uses.
+func aptOrigins(m map[string][]string) []string {
+	return append(append([]string{}, m["Unattended-Upgrade::Origins-Pattern::"]...), m["Unattended-Upgrade::Allowed-Origins::"]...)
 }
 
 // Plan implements Step. Whether upgrades are pending is only known after
@@ -184,35 +199,18 @@ func (u Updates) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 	switch env.Distro.PackageManager {
 	case "apt":
 		_, want := securityOrigins(env.Distro)
-		var got []string
-		detail := "apt-config dump"
-		if _, ok := runner.Lookup(env.Root.HostPath("/"), "apt-config"); ok && env.CanRun() {
-			var err error
-			if got, err = u.aptOrigins(ctx, env); err != nil {
-				return nil, err
-			}
-			res, _ := env.Run.Run(ctx, cmd("apt-config", "dump"))
-			m := aptConfigDump(string(res.Stdout))
-			var periodic []string
-			for _, kv := range aptPeriodicWant {
-				k, _, _ := strings.Cut(kv, "=")
-				periodic = append(periodic, k+"="+strings.Join(m[k], ","))
-			}
-			checks = append(checks, check("updates.periodic", strings.Join(aptPeriodicWant, " "), strings.Join(periodic, " ")),
-				check("updates.automatic_reboot", fmt.Sprint(p.AutomaticReboot), strings.Join(m["Unattended-Upgrade::Automatic-Reboot"], ",")))
-		} else {
-			// A read-only image: what apt-config would say, from the files.
-			detail = "computed from " + aptConfParts
-			m := offlineAptConfig(env.Root)
-			got = append(m["Unattended-Upgrade::Origins-Pattern::"], m["Unattended-Upgrade::Allowed-Origins::"]...)
-			var periodic []string
-			for _, kv := range aptPeriodicWant {
-				k, _, _ := strings.Cut(kv, "=")
-				periodic = append(periodic, k+"="+strings.Join(m[k], ","))
-			}
-			checks = append(checks, check("updates.periodic", strings.Join(aptPeriodicWant, " "), strings.Join(periodic, " ")),
-				check("updates.automatic_reboot", fmt.Sprint(p.AutomaticReboot), strings.Join(m["Unattended-Upgrade::Automatic-Reboot"], ",")))
+		m, detail, err := aptConfig(ctx, env)
+		if err != nil {
+			return nil, err
 		}
+		got := aptOrigins(m)
+		var periodic []string
+		for _, kv := range aptPeriodicWant {
+			k, _, _ := strings.Cut(kv, "=")
+			periodic = append(periodic, k+"="+strings.Join(m[k], ","))
+		}
+		checks = append(checks, check("updates.periodic", strings.Join(aptPeriodicWant, " "), strings.Join(periodic, " ")),
+			check("updates.automatic_reboot", fmt.Sprint(p.AutomaticReboot), strings.Join(m["Unattended-Upgrade::Automatic-Reboot"], ",")))
 		c := check("updates.origins", strings.Join(want, " "), strings.Join(got, " "))
 		c.Detail = detail
 		checks = append(checks, c)
