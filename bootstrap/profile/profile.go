@@ -36,6 +36,12 @@ type SSH struct {
 	X11Forwarding          bool   `yaml:"x11_forwarding"`
 	// HostKeyTypes are the host keys firstboot makes when missing, in order.
 	HostKeyTypes []string `yaml:"host_key_types"`
+	// Crypto picks KexAlgorithms, Ciphers, MACs and HostKeyAlgorithms for
+	// the target's OpenSSH version: modern, compatible or off.
+	Crypto string `yaml:"crypto"`
+	// CryptoRequire are algorithms clients need that stay offered whatever
+	// Crypto chooses.
+	CryptoRequire []string `yaml:"crypto_require"`
 }
 
 // AddressFamilies are the values sshd's AddressFamily accepts.

@@ -50,4 +50,5 @@ func (v *validator) ssh(s *SSH) {
 	v.intRange("ssh.max_auth_tries", s.MaxAuthTries, 1, 10)
 	v.intRange("ssh.login_grace_time", s.LoginGraceTime, 10, 600)
 	v.hostKeyTypes(s.HostKeyTypes)
+	v.crypto(s)
 }

@@ -25,7 +25,15 @@ type Step struct {
 	Changed bool     `json:"changed"`
 	Changes []Change `json:"changes"`
 	Checks  []Check  `json:"checks"`
-	Error   string   `json:"error,omitempty"`
+	// Deviations are benchmark items the step deliberately does not follow.
+	Deviations []Deviation `json:"deviations,omitempty"`
+	Error      string      `json:"error,omitempty"`
+}
+
+// Deviation is a benchmark item left as it is on purpose, and why.
+type Deviation struct {
+	Refs   []string `json:"refs"`
+	Reason string   `json:"reason"`
 }
 
 // Change is one thing a step did (bake) or would do (plan).
@@ -55,6 +63,10 @@ type Check struct {
 	Got      string `json:"got"`
 	Severity string `json:"severity,omitempty"`
 	Detail   string `json:"detail,omitempty"`
+	// Refs name the outside benchmark items the check covers:
+	// "dev-sec:sshd-06" (dev-sec ssh-baseline control),
+	// "lynis:SSH-7408:PermitRootLogin" (Lynis test and option).
+	Refs []string `json:"refs,omitempty"`
 }
 
 // Failed reports whether the check fails the run.

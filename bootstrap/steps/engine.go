@@ -61,6 +61,9 @@ func Run(ctx context.Context, env *Env, mode Mode, selected []Step) (*report.Rep
 		case ModeAudit:
 			sr.Checks, err = s.Check(ctx, env)
 		}
+		if d, ok := s.(Deviator); ok && mode != ModePlan {
+			sr.Deviations = d.Deviations(env)
+		}
 		if err != nil {
 			sr.Error = err.Error()
 			if firstErr == nil {

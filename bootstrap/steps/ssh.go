@@ -59,12 +59,13 @@ func (SSH) Directives(p profile.SSH) []string {
 	return d
 }
 
-// want is the `sshd -T` value each managed keyword must end with.
-func (s SSH) want(p profile.SSH) map[string]string {
+// want is the `sshd -T` value each managed keyword must end with. Port and
+// HostKey accumulate across files and are checked on their own.
+func want(directives []string) map[string]string {
 	w := map[string]string{}
-	for _, d := range s.Directives(p) {
+	for _, d := range directives {
 		k, v, _ := strings.Cut(d, " ")
-		if k == "Port" {
+		if k == "Port" || k == "HostKey" {
 			continue
 		}
 		w[strings.ToLower(k)] = v
@@ -98,7 +99,14 @@ func (s SSH) Plan(ctx context.Context, env *Env) ([]Action, error) {
 		return nil, fmt.Errorf("reading the current sshd configuration: %w", err)
 	}
 	p := env.Profile.SSH
-	directives := s.Directives(p)
+	crypto, err := cryptoFor(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	directives := append(s.Directives(p), crypto.directives(p)...)
+	if crypto.Skipped != "" && p.Crypto != "off" {
+		env.logf("  ssh: algorithms left as they are: %s", crypto.Skipped)
+	}
 
 	// Start from the configuration as the admin left it: no managed block,
 	// no drop-in of ours, nothing disabled by an earlier run. Re-deriving
@@ -136,7 +144,7 @@ func (s SSH) Plan(ctx context.Context, env *Env) ([]Action, error) {
 		return nil, err
 	}
 	ours := func(v sshdconfig.Value) bool { return v.File == SSHDropIn }
-	if !s.wins(eff, p, ours) {
+	if !wins(eff, directives, ours) {
 		ov.remove(SSHDropIn)
 		withBlock := sshdconfig.SetManagedBlock(base[SSHDConfig], directives)
 		ov.set(SSHDConfig, []byte(withBlock))
@@ -145,7 +153,7 @@ func (s SSH) Plan(ctx context.Context, env *Env) ([]Action, error) {
 		if eff, err = sshdconfig.Load(ov, SSHDConfig); err != nil {
 			return nil, err
 		}
-		if !s.wins(eff, p, ours) {
+		if !wins(eff, directives, ours) {
 			return nil, fmt.Errorf("internal error: the managed block at the top of %s does not win", SSHDConfig)
 		}
 	}
@@ -195,6 +203,12 @@ func (s SSH) Plan(ctx context.Context, env *Env) ([]Action, error) {
 			actions = append(actions, *a)
 		}
 	}
+	// SELinux must allow a new port before sshd is told to bind it.
+	label, err := selinuxPortActions(ctx, env, p.Ports)
+	if err != nil {
+		return nil, err
+	}
+	actions = append(actions, label...)
 	if len(actions) == 0 {
 		return nil, nil
 	}
@@ -212,8 +226,8 @@ func (s SSH) Plan(ctx context.Context, env *Env) ([]Action, error) {
 }
 
 // wins reports whether every managed keyword's effective value comes from our lines.
-func (s SSH) wins(eff *sshdconfig.Effective, p profile.SSH, ours func(sshdconfig.Value) bool) bool {
-	for k := range s.want(p) {
+func wins(eff *sshdconfig.Effective, directives []string, ours func(sshdconfig.Value) bool) bool {
+	for k := range want(directives) {
 		v, ok := eff.Get(k)
 		if !ok || !ours(v) {
 			return false
@@ -281,8 +295,12 @@ func (s SSH) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 	if err != nil {
 		return []report.Check{{ID: "ssh.config", OK: false, Want: "a valid sshd configuration", Got: err.Error()}}, nil
 	}
-	var checks []report.Check
-	want := s.want(p)
+	crypto, err := cryptoFor(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	checks := crypto.finding(p)
+	want := want(append(s.Directives(p), crypto.directives(p)...))
 	keys := make([]string, 0, len(want))
 	for k := range want {
 		keys = append(keys, k)
@@ -293,8 +311,13 @@ func (s SSH) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 		if k == "permitrootlogin" && g == "without-password" {
 			g = "prohibit-password" // sshd -T (9.2, 10.0) prints the old name
 		}
-		c := check("ssh."+k, strings.ToLower(want[k]), g)
+		w := strings.ToLower(want[k])
+		c := check("ssh."+k, w, g)
 		c.Detail = source
+		if crypto.Source != "" && strings.Contains(w, ",") {
+			c.Detail += "; chosen for OpenSSH " + crypto.Version.String() + " (" + crypto.Source + ")"
+		}
+		c.Refs = sshRefs[k]
 		checks = append(checks, c)
 	}
 	if len(p.Ports) > 0 {
@@ -305,7 +328,9 @@ func (s SSH) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 		slices.Sort(w)
 		g := slices.Clone(got["port"])
 		slices.Sort(g)
-		checks = append(checks, check("ssh.port", strings.Join(w, " "), strings.Join(g, " ")))
+		c := check("ssh.port", strings.Join(w, " "), strings.Join(g, " "))
+		c.Refs = sshRefs["port"]
+		checks = append(checks, c)
 	}
 	// Match blocks are not in `sshd -T` without -C: read them from the files.
 	if eff, err := sshdconfig.Load(env.Root, SSHDConfig); err == nil {

@@ -31,7 +31,8 @@ func hasSSHD(env *Env) bool {
 // to test without a host key and without its privilege-separation directory,
 // both of which a freshly debootstrapped or sealed image lacks; a temporary
 // ed25519 key and /run/sshd are provided for the run and removed afterwards.
-func sshdTest(ctx context.Context, env *Env, mode string) ([]byte, error) {
+// extra arguments (e.g. "-o", "KexAlgorithms=...") come last.
+func sshdTest(ctx context.Context, env *Env, mode string, extra ...string) ([]byte, error) {
 	args := []string{mode, "-f", SSHDConfig}
 	if keys, _ := env.Root.Glob("/etc/ssh/ssh_host_*_key"); len(keys) == 0 {
 		dir := fmt.Sprintf("/run/hardbake-sshd-test-%d", time.Now().UnixNano())
@@ -54,6 +55,7 @@ func sshdTest(ctx context.Context, env *Env, mode string) ([]byte, error) {
 		}
 		defer env.Root.Remove("/run/sshd")
 	}
+	args = append(args, extra...)
 	res, err := env.Run.Run(ctx, runner.Cmd{Name: sshdBinary, Args: args})
 	return res.Stdout, err
 }
@@ -154,6 +156,13 @@ func offlineSSHD(eff *sshdconfig.Effective) map[string][]string {
 	}
 	if len(ports) > 0 {
 		m["port"] = ports
+	}
+	// The algorithm lists have version-dependent defaults: only what the
+	// files set is known offline.
+	for _, k := range []string{"kexalgorithms", "ciphers", "macs", "hostkeyalgorithms"} {
+		if v, ok := eff.Get(k); ok && len(v.Args) > 0 {
+			m[k] = []string{v.Args[0]}
+		}
 	}
 	return m
 }

@@ -57,6 +57,12 @@ type Step interface {
 	Check(ctx context.Context, env *Env) ([]report.Check, error)
 }
 
+// Deviator is a step that knows which benchmark items it leaves alone on
+// purpose; bake and audit list them in the report.
+type Deviator interface {
+	Deviations(env *Env) []report.Deviation
+}
+
 // check builds a report.Check comparing want and got.
 func check(id, want, got string) report.Check {
 	return report.Check{ID: id, OK: want == got, Want: want, Got: got}

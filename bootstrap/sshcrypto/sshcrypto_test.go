@@ -1,0 +1,83 @@
+package sshcrypto
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	for in, want := range map[string]Version{
+		"OpenSSH_9.2, OpenSSL 3.0.20 7 Apr 2026":                       {9, 2},
+		"OpenSSH_10.0p2 Debian-7+deb13u4, OpenSSL 3.5.9 29 Sep 2026":   {10, 0},
+		"unknown option -- V\nOpenSSH_8.4p1 Debian-5+deb11u3, OpenSSL": {8, 4},
+	} {
+		if got, ok := ParseBanner(in); !ok || got != want {
+			t.Errorf("ParseBanner(%q) = %v %v, want %v", in, got, ok, want)
+		}
+	}
+	for in, want := range map[string]Version{"1:9.2p1-2+deb12u3": {9, 2}, "9.9p1-2": {9, 9}, "1:10.0p1-7": {10, 0}} {
+		if got, ok := ParsePackage(in); !ok || got != want {
+			t.Errorf("ParsePackage(%q) = %v %v, want %v", in, got, ok, want)
+		}
+	}
+	for _, bad := range []string{"1.0", "", "9.2"} {
+		if _, ok := ParsePackage(bad); ok {
+			t.Errorf("ParsePackage(%q) accepted", bad)
+		}
+	}
+}
+
+func TestChoose(t *testing.T) {
+	ed := []string{"ed25519"}
+	for _, c := range []struct {
+		name          string
+		level         string
+		v             Version
+		keys, require []string
+		kind          string
+		has, hasNot   []string
+	}{
+		{"9.2 has no ML-KEM", Modern, Version{9, 2}, ed, nil, Kex,
+			[]string{"sntrup761x25519-sha512@openssh.com", "curve25519-sha256"}, []string{"mlkem768x25519-sha256", "sntrup761x25519-sha512", "ecdh-sha2-nistp256"}},
+		{"10.0 has ML-KEM first", Modern, Version{10, 0}, ed, nil, Kex,
+			[]string{"mlkem768x25519-sha256", "sntrup761x25519-sha512"}, []string{"ecdh-sha2-nistp256", "diffie-hellman-group14-sha256"}},
+		{"8.4 has no sntrup761", Modern, Version{8, 4}, ed, nil, Kex,
+			[]string{"curve25519-sha256"}, []string{"sntrup761x25519-sha512@openssh.com"}},
+		{"compatible adds NIST ECDH", Compatible, Version{9, 2}, ed, nil, Kex,
+			[]string{"ecdh-sha2-nistp256", "diffie-hellman-group14-sha256"}, nil},
+		{"modern MACs are etm only", Modern, Version{9, 2}, ed, nil, MACs,
+			[]string{"hmac-sha2-512-etm@openssh.com"}, []string{"hmac-sha2-256", "umac-128@openssh.com"}},
+		{"host keys follow host_key_types", Modern, Version{9, 2}, ed, nil, HostKeys,
+			[]string{"ssh-ed25519"}, []string{"rsa-sha2-512", "ecdsa-sha2-nistp256"}},
+		{"rsa when asked", Modern, Version{9, 2}, []string{"ed25519", "rsa"}, nil, HostKeys,
+			[]string{"ssh-ed25519", "rsa-sha2-512", "rsa-sha2-256"}, []string{"ssh-rsa", "ecdsa-sha2-nistp256"}},
+		{"required names are added", Modern, Version{9, 2}, ed, []string{"ecdh-sha2-nistp256", "hmac-sha2-256"}, Kex,
+			[]string{"ecdh-sha2-nistp256"}, []string{"ecdh-sha2-nistp384"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := Choose(c.level, c.v, c.keys, c.require)[c.kind]
+			for _, a := range c.has {
+				if !slices.Contains(got, a) {
+					t.Errorf("%s lacks %s: %s", c.kind, a, strings.Join(got, ","))
+				}
+			}
+			for _, a := range c.hasNot {
+				if slices.Contains(got, a) {
+					t.Errorf("%s has %s: %s", c.kind, a, strings.Join(got, ","))
+				}
+			}
+		})
+	}
+	if Choose(Off, Version{10, 0}, ed, nil) != nil {
+		t.Error("off chose algorithms")
+	}
+	// Nothing SHA-1, CBC, DSA or 64-bit tag is in the table at all.
+	for _, a := range Table {
+		for _, bad := range []string{"sha1", "cbc", "dss", "umac-64", "ssh-rsa"} {
+			if strings.Contains(a.Name, bad) {
+				t.Errorf("table holds %s", a.Name)
+			}
+		}
+	}
+}
