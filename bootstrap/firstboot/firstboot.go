@@ -145,6 +145,9 @@ func Run(ctx context.Context, o Options) (*report.Report, error) {
 		if err := run("authorized_keys", func() ([]report.Change, error) { return writeAuthorizedKeys(env, acct, h) }); err != nil {
 			return finish(err)
 		}
+		if err := run("selinux_labels", func() ([]report.Change, error) { return relabelSSHDir(ctx, env, acct) }); err != nil {
+			return finish(err)
+		}
 	}
 	if hostname != "" {
 		if err := run("hostname", func() ([]report.Change, error) { return setHostname(ctx, env, hostname) }); err != nil {

@@ -38,6 +38,17 @@ var backendPackage = map[string]string{"nftables": "nftables", "firewalld": "fir
 // makes two firewalls); it must be in the image already.
 func (Firewall) Preflight(ctx context.Context, env *Env) error {
 	b := firewallBackend(env)
+	// A drop-policy table of the admin's in the main nftables file would
+	// block the SSH port whatever our table allows: refuse before anything
+	// is installed (the distribution's stock one is neutralised instead).
+	if b == "nftables" {
+		main := nftablesMain(env.Distro)
+		if old, err := env.Root.ReadFile(main); err == nil {
+			if _, _, err := neutraliseStockFilter(main, string(old)); err != nil {
+				return err
+			}
+		}
+	}
 	if b == env.Distro.Firewall || !env.Root.Writable() {
 		return nil
 	}
@@ -78,7 +89,15 @@ func (f Firewall) configure(ctx context.Context, env *Env) ([]Action, error) {
 	if err != nil && !isNotExist(err) {
 		return nil, err
 	}
-	a, err = WriteFile(env.Root, main, []byte(withNftInclude(string(old))), 0o755, "load hardbake's table at boot")
+	text, neutralised, err := neutraliseStockFilter(main, string(old))
+	if err != nil {
+		return nil, err
+	}
+	summary := "load hardbake's table at boot"
+	if neutralised {
+		summary += "; comment out the stock drop-policy filter table (it allows only port 22)"
+	}
+	a, err = WriteFile(env.Root, main, []byte(withNftInclude(text)), 0o755, summary)
 	if err != nil {
 		return nil, err
 	}
@@ -143,6 +162,7 @@ func (f Firewall) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 		check("firewall.ruleset", "hardbake table, ssh on "+joinInts(ssh, ","), rulesetSummary(string(data), ssh, tcp, udp)),
 		check("firewall.included", "yes", yesNo(strings.Contains(string(main), fmt.Sprintf("include %q", NftablesRules)))),
 		check("firewall.enabled_at_boot", "enabled", enabledWord(unitEnabled(env, "nftables.service"))),
+		check("firewall.other_drop_tables", "none", otherDropTables(string(main))),
 	}
 	if env.Live() {
 		_, err := env.Run.Run(ctx, cmd("nft", "list", "table", "inet", "hardbake"))

@@ -150,6 +150,13 @@ func (f Firstboot) plan(env *Env) ([]Action, []byte, error) {
 	if env.Distro.ServiceManager == distro.Systemd {
 		actions = appendAction(actions, enableAction(env, "run hardbake firstboot at boot", FirstbootUnitName))
 	}
+	if env.Distro.ServiceManager == distro.SysV {
+		sysv, err := firstbootSysVActions(env)
+		if err != nil {
+			return nil, nil, err
+		}
+		actions = append(actions, sysv...)
+	}
 	return actions, data, nil
 }
 
@@ -195,6 +202,9 @@ func (f Firstboot) Check(ctx context.Context, env *Env) ([]report.Check, error) 
 		bin = "present"
 	}
 	checks := []report.Check{check("firstboot.binary", "present", bin)}
+	if env.Distro.ServiceManager == distro.SysV {
+		return append(checks, firstbootSysVChecks(env)...), nil
+	}
 	if env.Distro.ServiceManager != distro.Systemd {
 		c := check("firstboot.unit", "systemd unit", "no systemd: call `hardbake firstboot` from cloud-init bootcmd or an init script")
 		c.Severity = report.Warn

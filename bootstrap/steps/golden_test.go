@@ -47,6 +47,22 @@ var goldenCases = []struct {
 	{"arch", "", map[string]runner.Result{
 		"pacman -Rns --print": {Stdout: []byte("rpcbind\n")},
 	}},
+	{"ubuntu2204", "", map[string]runner.Result{
+		"apt-get -q -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -s purge": {
+			Stdout: []byte("Purg rpcbind [1.2.6-2build1]\n")},
+	}},
+	{"centos9", "", map[string]runner.Result{
+		"rpm -q --qf '%{NAME}\\n' exim4":           {ExitCode: 1},
+		"rpm -q --qf '%{NAME}\\n' epel":            {ExitCode: 1},
+		"rpm -q --qf '%{NAME}\\n' fail2ban":        {ExitCode: 1},
+		"firewall-offline-cmd --query-port=22/tcp": {ExitCode: 1},
+	}},
+	{"alma9", "", map[string]runner.Result{
+		"rpm -q --qf '%{NAME}\\n' exim4":           {ExitCode: 1},
+		"rpm -q --qf '%{NAME}\\n' epel":            {ExitCode: 1},
+		"rpm -q --qf '%{NAME}\\n' fail2ban":        {ExitCode: 1},
+		"firewall-offline-cmd --query-port=22/tcp": {ExitCode: 1},
+	}},
 }
 
 // copyTree copies a fixture root, keeping symlinks.
