@@ -10,7 +10,7 @@ TEST_TIMEOUT ?= 40m
 
 PLUGIN_VERSION ?= 0.1.0
 
-.PHONY: all build deps test unit lint bench demo fuzz clean generate check-generated
+.PHONY: all build deps test unit lint bench demo fuzz clean generate check-generated e2e
 
 all: build
 
@@ -49,6 +49,17 @@ lint:
 # (mmdebstrap roots entered with chroot, real sshd -t/-T).
 test: deps lint check-generated build
 	PACKER_ACC=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	@$(MAKE) --no-print-directory e2e
+
+# The end-to-end suite (e2e/): one real `packer build` of the golden image,
+# then the sealed image booted fresh in QEMU and attacked from outside.
+# HARDBAKE_E2E_SUITES="bookworm trixie" adds Debian 13. Last line:
+# `e2e: N passed, M failed` (the full log stays in $(E2E_LOG)).
+E2E_TIMEOUT ?= 40m
+E2E_LOG ?= /tmp/hardbake-e2e.log
+e2e: deps build
+	@HARDBAKE_E2E=1 $(GO) test -count=1 -v -timeout $(E2E_TIMEOUT) ./e2e/ 2>&1 | tee $(E2E_LOG); \
+	  rc=$${PIPESTATUS[0]}; grep '^e2e: ' $(E2E_LOG) | tail -n 1; exit $$rc
 
 unit:
 	$(GO) test -short ./...

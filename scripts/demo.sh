@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# make demo: bake a real Debian 12 root built with mmdebstrap and show the proof.
-# (Grows into the full Packer + QEMU pipeline as those pieces land.)
+# make demo: bake a real Debian 12 root built with mmdebstrap and show the proof
+# (quick, part 1), then the whole golden-image pipeline: packer build of a
+# sealed Debian 12 image, booted fresh for alice (scripts/pipeline.sh, part 2).
+# DEMO_PIPELINE=0 stops after part 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache=${HARDBAKE_CACHE:-$HOME/.cache/hardbake}
@@ -21,3 +23,7 @@ echo; echo "== the root's own sshd -T"
 mkdir -p "$work/run/sshd"
 chroot "$work" /usr/sbin/sshd -T | grep -E '^(permitrootlogin|passwordauthentication|kbdinteractiveauthentication|pubkeyauthentication|addressfamily|port) '
 echo; echo "== report: $work.report.json; root left in $work"
+
+[ "${DEMO_PIPELINE:-1}" = 1 ] || exit 0
+echo; echo "== part 2: the golden-image pipeline (scripts/pipeline.sh; ~10 min under TCG)"
+exec bash scripts/pipeline.sh all "${DEMO_WORK:-/tmp/hardbake-pipeline}"

@@ -21,6 +21,7 @@ declare -A need=(
   [flock]=util-linux
   [debugfs]=e2fsprogs
   [cloud-localds]=cloud-image-utils
+  [ssh-audit]=ssh-audit
 )
 missing=()
 for cmd in "${!need[@]}"; do

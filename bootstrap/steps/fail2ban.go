@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/hardbake/hardbake/bootstrap/distro"
 	"github.com/hardbake/hardbake/bootstrap/report"
@@ -115,7 +116,14 @@ func (f Fail2ban) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 	if env.Live() {
 		// The config test passes even when the server cannot run (e.g. the
 		// systemd backend without python3-systemd): ask the running server.
+		// A just (re)started server needs seconds before its socket answers
+		// (python start-up; ~5-10 s on a TCG-emulated build VM), so wait a
+		// little before calling it not running.
 		_, err := env.Run.Run(ctx, cmd("fail2ban-client", "status", "sshd"))
+		for deadline := time.Now().Add(45 * time.Second); err != nil && time.Now().Before(deadline) && ctx.Err() == nil; {
+			time.Sleep(time.Second)
+			_, err = env.Run.Run(ctx, cmd("fail2ban-client", "status", "sshd"))
+		}
 		checks = append(checks, check("fail2ban.sshd_jail_running", "running", map[bool]string{true: "running", false: "not running"}[err == nil]))
 	} else if env.CanRun() && len(need) == 0 {
 		_, err := env.Run.Run(ctx, cmd("fail2ban-client", "-t"))

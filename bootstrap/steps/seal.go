@@ -49,6 +49,13 @@ func (s Seal) ops(env *Env) []sealOp {
 		ops = append(ops, sealOp{Kind: "remove", Path: "/var/lib/dbus/machine-id", Why: "D-Bus copy of the machine-id"})
 	}
 	if r.Exists("/var/lib/systemd/random-seed") {
+		// On a live build VM systemd-random-seed.service writes the file
+		// again when it stops, i.e. at the shutdown that ends the build (the
+		// e2e packer build's offline audit found it back). Stopping it now
+		// saves the seed once; the removal below is then final.
+		if env.Live() && (r.Exists("/lib/systemd/system/systemd-random-seed.service") || r.Exists("/usr/lib/systemd/system/systemd-random-seed.service")) {
+			ops = append(ops, sealOp{Kind: "run", Cmd: []string{"systemctl", "stop", "systemd-random-seed.service"}, Why: "save the random seed now, not again at shutdown"})
+		}
 		ops = append(ops, sealOp{Kind: "remove", Path: "/var/lib/systemd/random-seed", Why: "random seed must not be shared by machines"})
 	}
 	walkFiles(r, "/var/log", func(p string, info fs.FileInfo) {
@@ -138,7 +145,12 @@ func (Seal) userOps(env *Env) []sealOp {
 	}
 	return []sealOp{
 		{Kind: "removeall", Path: path.Join(acct.Home, ".ssh"), Why: "the build user's keys"},
-		{Kind: "run", Cmd: []string{"usermod", "--lock", "--expiredate", "1", name}, Why: "lock the build user (its session is still open)"},
+		// Password locked, but no account expiry: an expired account fails
+		// sudo's PAM account check even with NOPASSWD, and Packer's
+		// shutdown_command ("sudo -n shutdown -P now") runs as this user after
+		// the seal — the e2e packer build hung there. With its keys gone and
+		// its password locked, no new login is possible anyway.
+		{Kind: "run", Cmd: []string{"usermod", "--lock", name}, Why: "lock the build user (its session is still open)"},
 		{Kind: "write", Path: buildUserUnit, Why: "remove the build user at first boot"},
 		{Kind: "run", Cmd: []string{"systemctl", "enable", path.Base(buildUserUnit)}, Why: "remove the build user at first boot"},
 	}

@@ -51,6 +51,19 @@ func Label(r io.ReaderAt) string {
 	return ""
 }
 
+// isISO9660 reports whether file holds an ISO 9660 volume (its primary
+// volume descriptor at sector 16).
+func isISO9660(file string) bool {
+	f, err := os.Open(file)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	pvd := make([]byte, 6)
+	_, err = f.ReadAt(pvd, 16*2048)
+	return err == nil && pvd[0] == 1 && string(pvd[1:6]) == "CD001"
+}
+
 func isSeedLabel(l string) bool {
 	for _, want := range Labels {
 		if l == want {
@@ -128,6 +141,14 @@ func ReadUserData(file string) (data []byte, err error) {
 		return nil, fmt.Errorf("seed %s: %w", file, err)
 	}
 	defer d.Close()
+	if isISO9660(file) {
+		// go-diskfs reads ISO 9660 with the disk's physical block size,
+		// which for a block device is the device's (512 on virtio-blk) and
+		// which ISO 9660 refuses ("unknown filesystem type"): a seed
+		// attached as a disk was unreadable at first boot while the same
+		// image file read fine. ISO 9660 sectors are 2048 bytes.
+		d.PhysicalBlocksize, d.DefaultBlocks = 2048, false
+	}
 	fsys, err := d.GetFilesystem(0)
 	if err != nil {
 		return nil, fmt.Errorf("seed %s: %w", file, err)

@@ -1,0 +1,101 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// openssh runs the real OpenSSH client against 127.0.0.1:port as user with
+// key (BatchMode: it never prompts) and returns stdout+stderr and the error.
+func openssh(key string, port int, user string, opts []string, command string) (string, error) {
+	args := []string{"-p", fmt.Sprint(port), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+		"-o", "ConnectTimeout=20"}
+	if key != "" {
+		args = append(args, "-i", key)
+	}
+	args = append(args, opts...)
+	args = append(args, user+"@127.0.0.1")
+	if command != "" {
+		args = append(args, command)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "ssh", args...).CombinedOutput()
+	return string(out), err
+}
+
+// banner connects to 127.0.0.1:port and returns what the server says first
+// within wait (an SSH server's banner, an HTTP server's nothing).
+func banner(port int, send string, wait time.Duration) (string, error) {
+	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), wait)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(wait))
+	if send != "" {
+		if _, err := c.Write([]byte(send)); err != nil {
+			return "", err
+		}
+	}
+	buf := make([]byte, 256)
+	n, err := c.Read(buf)
+	return string(buf[:n]), err
+}
+
+// upload writes data to path in the guest over c.
+func upload(c *ssh.Client, path string, data []byte, mode os.FileMode) error {
+	s, err := c.NewSession()
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	s.Stdin = bytes.NewReader(data)
+	out, err := s.CombinedOutput(fmt.Sprintf("cat > %s && chmod %o %s", path, mode, path))
+	if err != nil {
+		return fmt.Errorf("upload %s: %v: %s", path, err, out)
+	}
+	return nil
+}
+
+// sshdT parses `sshd -T` output into keyword -> values.
+func sshdT(out string) map[string][]string {
+	m := map[string][]string{}
+	for _, line := range strings.Split(out, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if ok {
+			m[k] = append(m[k], v)
+		}
+	}
+	return m
+}
+
+func loadKey(t *testing.T, path string) ssh.Signer {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ssh.ParsePrivateKey(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func newKeyFile(t *testing.T, path string) {
+	t.Helper()
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "e2e", "-f", path).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
+}
