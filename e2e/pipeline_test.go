@@ -288,6 +288,12 @@ func (e *env) bootChecks(t *testing.T) *booted {
 			t.Fatalf("sudo -n true: %v: %s", err, out)
 		}
 	})
+	check(t, "no other admin: the sudo group holds only alice, no cloud default user", func(t *testing.T) {
+		out, err := v.Run("getent group sudo; getent passwd debian; ls /etc/sudoers.d")
+		if !strings.Contains(out, "sudo:x:27:alice\n") || strings.Contains(out, "debian:") || strings.Contains(out, "90-cloud-init-users") {
+			t.Errorf("stray admin: %v\n%s", err, out)
+		}
+	})
 	check(t, "the build user packer is gone", func(t *testing.T) {
 		out, err := v.Run("getent passwd packer; ls -d /home/packer 2>&1; systemctl is-enabled hardbake-remove-build-user.service 2>&1")
 		if strings.Contains(out, "packer:") || !strings.Contains(out, "No such file") {

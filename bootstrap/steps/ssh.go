@@ -59,6 +59,11 @@ func (SSH) Directives(p profile.SSH) []string {
 	return d
 }
 
+// OfflineUnset is what an offline audit reports for a keyword no file sets
+// and whose compiled-in default only the target's sshd binary knows
+// (the algorithm lists).
+const OfflineUnset = "unset (OpenSSH's compiled-in default)"
+
 // want is the `sshd -T` value each managed keyword must end with. Port and
 // HostKey accumulate across files and are checked on their own.
 func want(directives []string) map[string]string {
@@ -310,6 +315,10 @@ func (s SSH) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 		g := strings.Join(got[k], " ")
 		if k == "permitrootlogin" && g == "without-password" {
 			g = "prohibit-password" // sshd -T (9.2, 10.0) prints the old name
+		}
+		if g == "" && source != "sshd -T" {
+			// Offline only the files are known; sshd's built-in lists are not.
+			g = OfflineUnset
 		}
 		w := strings.ToLower(want[k])
 		c := check("ssh."+k, w, g)

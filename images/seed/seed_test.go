@@ -147,13 +147,17 @@ func TestGeneratedUserData(t *testing.T) {
 	if !strings.HasPrefix(ud, "#cloud-config\n") || !strings.Contains(ud, "\nhardbake:\n  # a host\n  user:\n    name: alice\n") {
 		t.Fatalf("user-data:\n%s", ud)
 	}
-	for _, bad := range []string{"ssh_pwauth: true", " passwd:", "_passwd", "chpasswd", "ssh_deletekeys", "disable_root", "users:", "ssh_genkeytypes"} {
+	for _, bad := range []string{"ssh_pwauth: true", " passwd:", "_passwd", "chpasswd", "ssh_deletekeys", "disable_root", "ssh_genkeytypes"} {
 		if strings.Contains(ud, bad) {
 			t.Errorf("user-data holds %q", bad)
 		}
 	}
 	if !strings.Contains(ud, "\nssh_pwauth: false\n") {
 		t.Error("no ssh_pwauth: false")
+	}
+	// No default cloud user (debian, ubuntu, ...) with NOPASSWD sudo beside hardbake's admin.
+	if !strings.Contains(ud, "\nusers: []\n") {
+		t.Error("no users: [] to suppress cloud-init's default user")
 	}
 	if !strings.HasPrefix(string(s.MetaData), "instance-id: iid-hardbake-") || !strings.Contains(string(s.MetaData), "local-hostname: web-1\n") {
 		t.Errorf("meta-data: %s", s.MetaData)

@@ -110,7 +110,10 @@ const userDataHeader = `#cloud-config
 # starts: the admin user, its SSH keys, the SSH address family and port, the
 # host name. cloud-init ignores the key. Nothing here turns password or root
 # login back on, and cloud-init's own host-key handling is left at its default.
+# users: [] keeps cloud-init from creating its default user (debian, ubuntu,
+# ...) with passwordless sudo beside the admin hardbake creates.
 ssh_pwauth: false
+users: []
 `
 
 // generatedUserData is the #cloud-config written when no user-data is given.
