@@ -5,10 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"testing"
-	"time"
 )
 
 // SysVScriptRel builds the Debian 12 root with SysV init (sysvinit-core).
@@ -42,46 +39,13 @@ func BuildSysV(logf func(format string, args ...any)) (string, error) {
 	if _, err := os.Stat(tar); err == nil {
 		return tar, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(tar), 0o755); err != nil {
-		return "", err
-	}
-	lock, err := os.OpenFile(strings.TrimSuffix(tar, ".tar")+".lock", os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return "", err
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return "", fmt.Errorf("testroot: flock: %w", err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	if _, err := os.Stat(tar); err == nil {
-		return tar, nil
-	}
-	if os.Geteuid() != 0 {
-		return "", errNeedRoot
-	}
-	if _, err := exec.LookPath("mmdebstrap"); err != nil {
-		return "", errNoMmdebstrap
-	}
 	repo, err := RepoRoot()
 	if err != nil {
 		return "", err
 	}
-	logPath := strings.TrimSuffix(tar, ".tar") + ".log"
-	lf, err := os.Create(logPath)
-	if err != nil {
+	if err := buildLocked(tar, SysVScriptRel, logf, filepath.Join(repo, SysVScriptRel), tar); err != nil {
 		return "", err
 	}
-	defer lf.Close()
-	logf("testroot: building %s with %s (log: %s)", filepath.Base(tar), SysVScriptRel, logPath)
-	start := time.Now()
-	cmd := exec.Command("bash", filepath.Join(repo, SysVScriptRel), tar)
-	cmd.Stdout, cmd.Stderr = lf, lf
-	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("testroot: %s: %v\n%s", SysVScriptRel, err, tail(logPath, 30))
-	}
-	logf("testroot: built %s in %s", filepath.Base(tar), time.Since(start).Round(time.Second))
 	return tar, nil
 }
 

@@ -192,55 +192,65 @@ func Build(suite string, logf func(format string, args ...any)) (string, error) 
 		remember(suite, tar)
 		return tar, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(tar), 0o755); err != nil {
-		return "", err
-	}
-	lock, err := os.OpenFile(strings.TrimSuffix(tar, ".tar")+".lock", os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return "", err
-	}
-	defer lock.Close()
-	logf("testroot: waiting for the build lock of %s", filepath.Base(tar))
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return "", fmt.Errorf("testroot: flock: %w", err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	// Someone else may have built it while we waited.
-	if _, err := os.Stat(tar); err == nil {
-		remember(suite, tar)
-		return tar, nil
-	}
-	if os.Geteuid() != 0 {
-		return "", errNeedRoot
-	}
-	if _, err := exec.LookPath("mmdebstrap"); err != nil {
-		return "", errNoMmdebstrap
-	}
 	script, err := ScriptPath()
 	if err != nil {
 		return "", err
 	}
+	if err := buildLocked(tar, ScriptRel+" "+suite, logf, script, suite, tar); err != nil {
+		return "", err
+	}
+	remember(suite, tar)
+	return tar, nil
+}
+
+// buildLocked runs a root-building script (argv after "bash") that writes
+// tar, unless tar already exists, holding a flock beside tar so concurrent
+// callers in any process build once. The script's output goes to
+// <tar>.log, whose tail is shown on failure.
+func buildLocked(tar, what string, logf func(format string, args ...any), scriptArgs ...string) error {
+	if err := os.MkdirAll(filepath.Dir(tar), 0o755); err != nil {
+		return err
+	}
+	lock, err := os.OpenFile(strings.TrimSuffix(tar, ".tar")+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	logf("testroot: waiting for the build lock of %s", filepath.Base(tar))
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return fmt.Errorf("testroot: flock: %w", err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	// Someone else may have built it while we waited.
+	if _, err := os.Stat(tar); err == nil {
+		return nil
+	}
+	if os.Geteuid() != 0 {
+		return errNeedRoot
+	}
+	if _, err := exec.LookPath("mmdebstrap"); err != nil {
+		return errNoMmdebstrap
+	}
 	logPath := strings.TrimSuffix(tar, ".tar") + ".log"
 	lf, err := os.Create(logPath)
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer lf.Close()
-	logf("testroot: building %s with %s (log: %s)", filepath.Base(tar), ScriptRel, logPath)
+	logf("testroot: building %s with %s (log: %s)", filepath.Base(tar), what, logPath)
 	start := time.Now()
-	cmd := exec.Command("bash", script, suite, tar)
+	cmd := exec.Command("bash", scriptArgs...)
 	cmd.Stdout, cmd.Stderr = lf, lf
 	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("testroot: %s %s: %v\n%s", ScriptRel, suite, err, tail(logPath, 30))
+		return fmt.Errorf("testroot: %s: %v\n%s", what, err, tail(logPath, 30))
 	}
 	st, err := os.Stat(tar)
 	if err != nil {
-		return "", fmt.Errorf("testroot: build of %s left no tarball: %w", suite, err)
+		return fmt.Errorf("testroot: %s left no tarball: %w", what, err)
 	}
 	logf("testroot: built %s in %s (%d MiB)", filepath.Base(tar), time.Since(start).Round(time.Second), st.Size()>>20)
-	remember(suite, tar)
-	return tar, nil
+	return nil
 }
 
 var (
