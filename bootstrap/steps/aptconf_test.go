@@ -5,8 +5,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
+	"github.com/hardbake/hardbake/bootstrap/distro"
+	"github.com/hardbake/hardbake/bootstrap/profile"
 	"github.com/hardbake/hardbake/bootstrap/root"
 )
 
@@ -45,7 +48,36 @@ func TestOfflineAptConfigMatchesAptConfig(t *testing.T) {
 			"60b": "Unattended-Upgrade::Origins-Pattern:: \"b\";\nUnattended-Upgrade::Origins-Pattern { \"c\"; };\n",
 		}},
 	}
-	keys := []string{"Unattended-Upgrade::Origins-Pattern::", "APT::Periodic::Update-Package-Lists", "APT::Periodic::Unattended-Upgrade", "Unattended-Upgrade::Automatic-Reboot", "Unattended-Upgrade::Automatic-Reboot-Time"}
+	// Ubuntu 22.04's shipped 50unattended-upgrades (the fixture) with the
+	// file hardbake writes on top: apt itself must see only the security
+	// pockets in Allowed-Origins.
+	for _, name := range []string{"ubuntu2204", "ubuntu2404"} {
+		fixture, err := root.Dir(filepath.Join("testdata/roots", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := distro.Detect(fixture)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shipped, err := fixture.ReadFile("/etc/apt/apt.conf.d/50unattended-upgrades")
+		if err != nil {
+			t.Fatal(err)
+		}
+		auto, err := fixture.ReadFile("/etc/apt/apt.conf.d/20auto-upgrades")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases, struct {
+			name  string
+			files map[string]string
+		}{name + " shipped + hardbake", map[string]string{
+			"20auto-upgrades":                     string(auto),
+			"50unattended-upgrades":               string(shipped),
+			filepath.Base(UnattendedUpgradesConf): unattendedUpgradesConfig(d, profile.Default().Updates),
+		}})
+	}
+	keys := []string{"Unattended-Upgrade::Origins-Pattern::", "Unattended-Upgrade::Allowed-Origins::", "APT::Periodic::Update-Package-Lists", "APT::Periodic::Unattended-Upgrade", "Unattended-Upgrade::Automatic-Reboot", "Unattended-Upgrade::Automatic-Reboot-Time"}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -71,6 +103,17 @@ func TestOfflineAptConfigMatchesAptConfig(t *testing.T) {
 				seen += len(real[k])
 				if !reflect.DeepEqual(real[k], offline[k]) {
 					t.Errorf("%s: apt-config dump %q, offline %q", k, real[k], offline[k])
+				}
+			}
+			if strings.HasSuffix(c.name, "shipped + hardbake") {
+				origins := real["Unattended-Upgrade::Allowed-Origins::"]
+				if len(origins) == 0 {
+					t.Errorf("apt sees no Allowed-Origins")
+				}
+				for _, o := range origins {
+					if !strings.HasSuffix(o, "-security") {
+						t.Errorf("apt sees a non-security origin %q in %q", o, origins)
+					}
 				}
 			}
 			if seen == 0 {

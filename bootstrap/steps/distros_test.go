@@ -12,6 +12,7 @@ import (
 
 	"github.com/hardbake/hardbake/bootstrap"
 	"github.com/hardbake/hardbake/bootstrap/distro"
+	"github.com/hardbake/hardbake/bootstrap/report"
 	"github.com/hardbake/hardbake/bootstrap/root"
 	"github.com/hardbake/hardbake/bootstrap/runner"
 )
@@ -303,4 +304,77 @@ func mustRead(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(data)
+}
+
+// TestDnf5AutomaticOverrides: on Fedora ≥ 41 dnf5's plugin takes its
+// defaults from /usr/share/dnf5/dnf5-plugins/automatic.conf (as shipped:
+// upgrade_type = default, apply_updates = no), and its host overrides from
+// /etc/dnf/automatic.conf or, on older dnf5, /etc/dnf/dnf5-plugins. The
+// check reads the effective value; the step sets both override files when
+// the older one exists, so whichever the installed dnf5 reads says security.
+func TestDnf5AutomaticOverrides(t *testing.T) {
+	ctx := context.Background()
+	env, _ := goldenEnv(t, "fedora41", "", nil)
+	value := func(checks []report.Check, id string) report.Check {
+		t.Helper()
+		for _, c := range checks {
+			if c.ID == id {
+				return c
+			}
+		}
+		t.Fatalf("no check %s in %+v", id, checks)
+		return report.Check{}
+	}
+
+	before, err := Updates{}.Check(ctx, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := value(before, "updates.dnf_automatic.upgrade_type")
+	if c.OK || c.Got != "default" || c.Detail != "/usr/share/dnf5/dnf5-plugins/automatic.conf" {
+		t.Errorf("stock Fedora 41: upgrade_type check = %+v, want got=default from the shipped defaults", c)
+	}
+
+	legacy := "/etc/dnf/dnf5-plugins/automatic.conf"
+	if err := os.MkdirAll(env.Root.HostPath("/etc/dnf/dnf5-plugins"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Root.WriteFile(legacy, []byte("[commands]\nupgrade_type = default\napply_updates = yes\n"), 0o644, root.RootOwner); err != nil {
+		t.Fatal(err)
+	}
+	actions, err := Updates{}.Plan(ctx, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var written []string
+	for _, a := range actions {
+		if a.Kind == "write" {
+			written = append(written, a.Path)
+		}
+	}
+	if !slices.Equal(written, []string{"/etc/dnf/automatic.conf", legacy}) {
+		t.Fatalf("files written = %q, want both override files", written)
+	}
+	if _, err := Execute(ctx, env, actions); err != nil {
+		t.Fatal(err)
+	}
+	after, err := Updates{}.Check(ctx, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"updates.dnf_automatic.upgrade_type", "updates.dnf_automatic.apply_updates", "updates.dnf_automatic.legacy_upgrade_type"} {
+		if c := value(after, id); !c.OK {
+			t.Errorf("after the step: %+v", c)
+		}
+	}
+	if c := value(after, "updates.dnf_automatic.upgrade_type"); c.Detail != "/etc/dnf/automatic.conf" {
+		t.Errorf("effective upgrade_type comes from %q, want /etc/dnf/automatic.conf", c.Detail)
+	}
+	data, err := env.Root.ReadFile(legacy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := getINI(string(data), "commands", "upgrade_type"); got != "security" {
+		t.Errorf("%s upgrade_type = %q, want security", legacy, got)
+	}
 }

@@ -68,22 +68,30 @@ func (u Updates) configure(ctx context.Context, env *Env) ([]Action, error) {
 		}
 	case "dnf":
 		da := dnfAutomaticFor(env.Distro)
-		old, err := env.Root.ReadFile(da.Config)
-		if err != nil && !isNotExist(err) {
-			return nil, err
+		files := []string{da.Config}
+		for _, f := range da.Legacy {
+			if env.Root.Exists(f) {
+				files = append(files, f)
+			}
 		}
-		text := string(old)
-		if len(old) == 0 {
-			text = "# Written by hardbake: host overrides of dnf automatic's defaults.\n"
+		for _, f := range files {
+			old, err := env.Root.ReadFile(f)
+			if err != nil && !isNotExist(err) {
+				return nil, err
+			}
+			text := string(old)
+			if len(old) == 0 {
+				text = "# Written by hardbake: host overrides of dnf automatic's defaults.\n"
+			}
+			for _, kv := range dnfAutomaticSettings(p) {
+				text = setINI(text, "commands", kv[0], kv[1])
+			}
+			a, err := WriteFile(env.Root, f, []byte(text), 0o644, "dnf automatic: apply security updates")
+			if err != nil {
+				return nil, err
+			}
+			actions = appendAction(actions, a)
 		}
-		for _, kv := range dnfAutomaticSettings(p) {
-			text = setINI(text, "commands", kv[0], kv[1])
-		}
-		a, err := WriteFile(env.Root, da.Config, []byte(text), 0o644, "dnf automatic: apply security updates")
-		if err != nil {
-			return nil, err
-		}
-		actions = appendAction(actions, a)
 		actions = appendAction(actions, enableAction(env, "timer that runs dnf automatic", da.Timer))
 	}
 	return actions, nil
@@ -219,10 +227,21 @@ func (u Updates) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 		}
 	case "dnf":
 		da := dnfAutomaticFor(env.Distro)
-		data, _ := env.Root.ReadFile(da.Config)
 		for _, kv := range dnfAutomaticSettings(p) {
-			c := check("updates.dnf_automatic."+kv[0], kv[1], getINI(string(data), "commands", kv[0]))
-			c.Detail = da.Config
+			got, from := da.effective(env.Root, "commands", kv[0])
+			c := check("updates.dnf_automatic."+kv[0], kv[1], got)
+			c.Detail = from
+			checks = append(checks, c)
+		}
+		// An older dnf5's override file, when present, must agree too:
+		// which file wins has changed between dnf5 releases.
+		for _, f := range da.Legacy {
+			data, err := env.Root.ReadFile(f)
+			if err != nil {
+				continue
+			}
+			c := check("updates.dnf_automatic.legacy_upgrade_type", "security", getINI(string(data), "commands", "upgrade_type"))
+			c.Detail = f
 			checks = append(checks, c)
 		}
 		checks = append(checks, check("updates.timer."+da.Timer, "enabled", enabledWord(unitEnabled(env, da.Timer))))

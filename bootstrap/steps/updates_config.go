@@ -68,16 +68,50 @@ func aptConfigDump(out string) map[string][]string {
 }
 
 // dnfAutomatic is the automatic-update package of a dnf system. Fedora 41
-// moved to dnf5, whose plugin has its own package and timer; both read host
-// overrides from /etc/dnf/automatic.conf (dnf5 on top of its defaults in
-// /usr/share/dnf5/dnf5-plugins/automatic.conf, dnf4 as its only file).
-type dnfAutomatic struct{ Package, Config, Timer string }
+// moved to dnf5, whose plugin has its own package and timer.
+//
+// dnf4's dnf-automatic reads /etc/dnf/automatic.conf, its only file. dnf5's
+// plugin reads its shipped defaults from Defaults
+// (/usr/share/dnf5/dnf5-plugins/automatic.conf) and host overrides from
+// /etc/dnf/automatic.conf (dnf5 commit 73ed42f, the dnf4-compatible place);
+// the dnf5 releases before that (PR #1476, Fedora 41's first 5.2 builds)
+// took the overrides from /etc/dnf/dnf5-plugins/automatic.conf, which later
+// releases still honour but call deprecated (dnf5 issue #1770: with both
+// present the result surprised users). So hardbake writes Config and, when a
+// Legacy file exists, sets the same keys there too: whichever one the
+// installed dnf5 reads, it says security.
+type dnfAutomatic struct {
+	Package, Config, Timer string
+	Defaults               string   // shipped defaults ("" for dnf4)
+	Legacy                 []string // older override files, edited only when present
+}
 
 func dnfAutomaticFor(d distro.Info) dnfAutomatic {
 	if d.Family == distro.Fedora && d.VersionAtLeast(41, 0) {
-		return dnfAutomatic{"dnf5-plugin-automatic", "/etc/dnf/automatic.conf", "dnf5-automatic.timer"}
+		return dnfAutomatic{Package: "dnf5-plugin-automatic", Config: "/etc/dnf/automatic.conf", Timer: "dnf5-automatic.timer",
+			Defaults: "/usr/share/dnf5/dnf5-plugins/automatic.conf",
+			Legacy:   []string{"/etc/dnf/dnf5-plugins/automatic.conf"}}
 	}
-	return dnfAutomatic{"dnf-automatic", "/etc/dnf/automatic.conf", "dnf-automatic.timer"}
+	return dnfAutomatic{Package: "dnf-automatic", Config: "/etc/dnf/automatic.conf", Timer: "dnf-automatic.timer"}
+}
+
+// effective returns key's value in [section] as the tool sees it: the first
+// override file that sets it (Config, then Legacy), else the shipped
+// Defaults; and the file it came from ("" when unset everywhere).
+func (da dnfAutomatic) effective(r interface{ ReadFile(string) ([]byte, error) }, section, key string) (value, from string) {
+	for _, f := range append(append([]string{da.Config}, da.Legacy...), da.Defaults) {
+		if f == "" {
+			continue
+		}
+		data, err := r.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		if v := getINI(string(data), section, key); v != "" {
+			return v, f
+		}
+	}
+	return "", ""
 }
 
 // dnfAutomaticSettings are the [commands] values hardbake sets.
