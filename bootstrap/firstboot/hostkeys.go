@@ -71,6 +71,11 @@ func ensureHostKeys(ctx context.Context, env *steps.Env, types []string, hostnam
 			return changes, err
 		}
 		c := runner.Cmd{Name: "ssh-keygen", Args: []string{"-q", "-N", "", "-t", typ, "-C", "root@" + hostname, "-f", key}}
+		if typ == "rsa" {
+			// ssh-keygen's default since OpenSSH 8.0, said explicitly:
+			// audit's ssh.host_keys refuses less.
+			c.Args = append(c.Args, "-b", "3072")
+		}
 		if _, err := env.Run.Run(ctx, c); err != nil {
 			return changes, fmt.Errorf("host key %s: %w", typ, err)
 		}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -28,7 +29,7 @@ var (
 )
 
 // hardbakeBin builds the static binary once per test run.
-func hardbakeBin(t *testing.T) string {
+func hardbakeBin(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "hardbake-bin-")
@@ -218,6 +219,10 @@ func TestBakeDebianRoots(t *testing.T) {
 			}
 			if rep := r.report(t); rep.OK || !strings.Contains(r.stdout, `"id": "ssh.permitrootlogin"`) {
 				t.Fatalf("audit report: %s", r.stdout)
+			} else if c := findCheck(t, rep, "ssh.host_keys"); c.OK || !strings.Contains(c.Got, "ecdsa is not in ssh.host_key_types") {
+				// Debian's postinst made rsa, ecdsa and ed25519 keys and
+				// sshd loads all three by default.
+				t.Errorf("unhardened root: ssh.host_keys = %+v", c)
 			}
 
 			// Plan shows the diff and changes nothing.
@@ -259,6 +264,7 @@ func TestBakeDebianRoots(t *testing.T) {
 			if r := hardbake(t, "audit", "--only", "ssh", "--root", dir); r.code != 0 {
 				t.Fatalf("audit after bake: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 			}
+			wantBenchmarkRefs(t, hardbake(t, "audit", "--only", "ssh", "--root", dir, "--json").report(t))
 
 			// A new profile: ports and family replace the old ones.
 			prof := filepath.Join(t.TempDir(), "p.yaml")
@@ -317,5 +323,57 @@ func TestProfileAndVersion(t *testing.T) {
 	}
 	if r := hardbake(t, "version"); r.code != 0 || r.stdout != "hardbake test\n" {
 		t.Fatalf("version: %q", r.stdout)
+	}
+}
+
+// findCheck returns the check with id from rep (fatal when absent).
+func findCheck(t *testing.T, rep report.Report, id string) report.Check {
+	t.Helper()
+	for _, st := range rep.Steps {
+		for _, c := range st.Checks {
+			if c.ID == id {
+				return c
+			}
+		}
+	}
+	t.Fatalf("no check %s in the report", id)
+	return report.Check{}
+}
+
+// wantBenchmarkRefs: the JSON audit of a hardened root maps its checks to
+// dev-sec ssh-baseline controls and Lynis SSH-7408 options, and the ssh step
+// lists its deliberate deviations, each with refs and a reason.
+func wantBenchmarkRefs(t *testing.T, rep report.Report) {
+	t.Helper()
+	for id, refs := range map[string][]string{
+		"ssh.permitrootlogin":              {"dev-sec:sshd-06", "lynis:SSH-7408:PermitRootLogin"},
+		"ssh.passwordauthentication":       {"dev-sec:sshd-27"},
+		"ssh.kbdinteractiveauthentication": {"dev-sec:sshd-29"},
+		"ssh.kexalgorithms":                {"dev-sec:sshd-02"},
+		"ssh.host_keys":                    {"dev-sec:sshd-14"},
+	} {
+		c := findCheck(t, rep, id)
+		if !c.OK || !slices.Equal(c.Refs, refs) {
+			t.Errorf("%s: ok=%v refs=%q, want ok and refs %q", id, c.OK, c.Refs, refs)
+		}
+	}
+	if c := findCheck(t, rep, "ssh.host_keys"); !strings.Contains(c.Detail, "loaded: ed25519") || strings.Contains(c.Detail, "ecdsa") {
+		t.Errorf("hardened root: ssh.host_keys detail %q, want only the ed25519 key loaded", c.Detail)
+	}
+	var devs []report.Deviation
+	for _, st := range rep.Steps {
+		if st.Name == "ssh" {
+			devs = st.Deviations
+		}
+	}
+	port := false
+	for _, d := range devs {
+		if len(d.Refs) == 0 || len(d.Reason) < 20 {
+			t.Errorf("deviation without refs or reason: %+v", d)
+		}
+		port = port || slices.Contains(d.Refs, "lynis:SSH-7408:Port")
+	}
+	if len(devs) < 3 || !port {
+		t.Errorf("ssh deviations %+v: want at least 3, one for lynis:SSH-7408:Port", devs)
 	}
 }
