@@ -244,7 +244,7 @@ func warnIfNoWayIn(env *steps.Env, h *host.Host, warn func(string)) {
 	msg := strings.Join([]string{
 		"hardbake firstboot: WARNING: no host data with a user and no account has an SSH key.",
 		"  Nobody can log in over SSH (passwords stay off). Give host data: --config FILE,",
-		"  " + host.File + ", or a `hardbake:` key in NoCloud user-data (see docs/firstboot.md).",
+		"  " + host.File + ", or a NoCloud seed (hardbake seed; see docs/firstboot.md).",
 	}, "\n")
 	if warn != nil {
 		warn(msg)

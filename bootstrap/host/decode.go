@@ -27,7 +27,8 @@ func Decode(data []byte, source string, t *Target) (*Host, error) {
 }
 
 // CloudConfigKey is the key of host data inside #cloud-config user-data.
-// cloud-init warns about keys it does not know and otherwise ignores them.
+// cloud-init ignores keys it does not know, but from 23.4 on warns about
+// them and calls the boot degraded; `hardbake seed` uses SeedHostFile.
 const CloudConfigKey = "hardbake"
 
 // FromUserData finds host data under the `hardbake:` key of NoCloud

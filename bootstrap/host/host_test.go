@@ -286,16 +286,34 @@ func TestFileOwnerAndMode(t *testing.T) {
 	}
 	os.Remove(file)
 	write(0o600, 0)
-	f, err = Find(Sources{Root: tg.Root, Seed: func() ([]byte, string, error) { t.Fatal("seed read although the file exists"); return nil, "", nil }}, tg)
+	f, err = Find(Sources{Root: tg.Root, Seed: func() (*Seed, error) { t.Fatal("seed read although the file exists"); return nil, nil }}, tg)
 	if err != nil || f.Kind != "file" {
 		t.Fatalf("%+v %v", f, err)
 	}
 	os.Remove(file)
-	f, err = Find(Sources{Root: tg.Root, Seed: func() ([]byte, string, error) {
-		return []byte("#cloud-config\nhardbake:\n  hostname: seeded\n"), "seed test.iso", nil
+	f, err = Find(Sources{Root: tg.Root, Seed: func() (*Seed, error) {
+		return &Seed{Source: "seed test.iso", UserData: []byte("#cloud-config\nhardbake:\n  hostname: seeded\n")}, nil
 	}}, tg)
-	if err != nil || f.Kind != "seed" || f.Host.Hostname != "seeded" || f.HostPath != "" {
+	if err != nil || f.Kind != "seed" || f.Host.Hostname != "seeded" || f.HostPath != "" || f.Source != "seed test.iso user-data" {
 		t.Fatalf("%+v %v", f, err)
+	}
+	// The seed's own host data file wins over a hardbake: key in user-data;
+	// its problems name the file.
+	f, err = Find(Sources{Root: tg.Root, Seed: func() (*Seed, error) {
+		return &Seed{Source: "seed test.iso", HostData: []byte("hostname: from-file\n"), UserData: []byte("#cloud-config\nhardbake:\n  hostname: seeded\n")}, nil
+	}}, tg)
+	if err != nil || f.Host.Hostname != "from-file" || f.Source != "seed test.iso hardbake.yaml" {
+		t.Fatalf("%+v %v", f, err)
+	}
+	_, err = Find(Sources{Root: tg.Root, Seed: func() (*Seed, error) {
+		return &Seed{Source: "seed test.iso", HostData: []byte("hostname: -bad\n")}, nil
+	}}, tg)
+	if err == nil || !strings.Contains(err.Error(), "seed test.iso hardbake.yaml") || !strings.Contains(err.Error(), "hostname (line 1)") {
+		t.Fatalf("bad seed host file: %v", err)
+	}
+	// A seed with neither: no host data.
+	if f, err := Find(Sources{Root: tg.Root, Seed: func() (*Seed, error) { return &Seed{Source: "seed test.iso"}, nil }}, tg); f != nil || err != nil {
+		t.Fatalf("empty seed: %+v %v", f, err)
 	}
 	if f, err := Find(Sources{Root: tg.Root}, tg); f != nil || err != nil {
 		t.Fatalf("nothing anywhere: %+v %v", f, err)

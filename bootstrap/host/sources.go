@@ -22,9 +22,23 @@ type Sources struct {
 	Config string
 	// Root holds File.
 	Root *root.Root
-	// Seed reads the NoCloud seed's user-data (nil: no seed lookup). It
-	// returns nil data when there is no seed device.
-	Seed func() (userData []byte, source string, err error)
+	// Seed reads the NoCloud seed (nil: no seed lookup). It returns a nil
+	// *Seed when there is no seed device.
+	Seed func() (*Seed, error)
+}
+
+// SeedHostFile is the file `hardbake seed` puts the host data in, beside
+// user-data at the root of the seed volume. cloud-init never reads it; a
+// hardbake: key inside #cloud-config user-data works too, but cloud-init
+// ≥ 23.4 validates user-data against its schema, warns about the unknown
+// key and reports its boot "degraded" (`cloud-init status --wait` exits 2).
+const SeedHostFile = "hardbake.yaml"
+
+// Seed is what a NoCloud seed volume offers firstboot.
+type Seed struct {
+	Source   string // "NoCloud seed /dev/sr0"
+	HostData []byte // SeedHostFile's contents; nil when the volume has none
+	UserData []byte // user-data; nil when the volume has none
 }
 
 // Found is host data and where it came from.
@@ -72,14 +86,23 @@ func Find(s Sources, t *Target) (*Found, error) {
 		}
 	}
 	if s.Seed != nil {
-		data, source, err := s.Seed()
-		if err != nil {
+		sd, err := s.Seed()
+		if err != nil || sd == nil {
 			return nil, err
 		}
-		if data == nil {
+		if sd.HostData != nil {
+			source := sd.Source + " " + SeedHostFile
+			h, err := Decode(sd.HostData, source, t)
+			if err != nil {
+				return nil, err
+			}
+			return &Found{Host: h, Kind: "seed", Source: source}, nil
+		}
+		if sd.UserData == nil {
 			return nil, nil
 		}
-		h, err := FromUserData(data, source, t)
+		source := sd.Source + " user-data"
+		h, err := FromUserData(sd.UserData, source, t)
 		if err != nil || h == nil {
 			return nil, err
 		}

@@ -20,7 +20,7 @@ func runSeed(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hardbake seed", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&hostFile, "host", "", "per-host data `FILE` (YAML, as for `hardbake firstboot`); required")
-	fs.StringVar(&userData, "user-data", "", "#cloud-config `FILE` to carry the host data (default: a generated one)")
+	fs.StringVar(&userData, "user-data", "", "user-data `FILE`, written as given (#cloud-config is checked; default: a generated one); the host data goes beside it as hardbake.yaml")
 	fs.StringVar(&metaData, "meta-data", "", "meta-data `FILE`, written as given (default: instance-id and local-hostname)")
 	fs.StringVar(&network, "network-config", "", "network-config `FILE` (cloud-init network config v1 or v2)")
 	fs.StringVar(&in.InstanceID, "instance-id", "", "instance-id `ID` (default: derived from the contents, so new data means a new instance)")

@@ -1,5 +1,5 @@
 // Package cidata finds a cloud-init NoCloud seed device (a volume labelled
-// cidata or CIDATA) and reads its user-data without mounting it: the kernel
+// cidata or CIDATA) and reads its host data and user-data without mounting it: the kernel
 // may lack iso9660/vfat (this build host's does), and firstboot runs before
 // anything else would mount it. Labels are read from the volume itself
 // (ISO 9660 primary volume descriptor, FAT boot sector), so neither udev's
@@ -20,6 +20,8 @@ import (
 	"strings"
 
 	diskfs "github.com/diskfs/go-diskfs"
+
+	"github.com/hardbake/hardbake/bootstrap/host"
 )
 
 // Labels NoCloud accepts, in the order hardbake looks for them.
@@ -118,13 +120,15 @@ func Find(devDir, sysDir string) (string, error) {
 	return "", nil
 }
 
-// ReadUserData reads user-data from the root directory of the seed volume
-// in file (an image or a block device) with go-diskfs, read-only.
-func ReadUserData(file string) (data []byte, err error) {
+// ReadSeed reads what firstboot wants from the root directory of the seed
+// volume in file (an image or a block device) with go-diskfs, read-only:
+// hardbake seed's host data file (host.SeedHostFile) and user-data, each
+// nil when absent. A volume with neither is an error.
+func ReadSeed(file string) (seed *host.Seed, err error) {
 	defer func() {
 		// A malformed volume must not crash first boot.
 		if r := recover(); r != nil {
-			data, err = nil, fmt.Errorf("seed %s: unreadable volume: %v", file, r)
+			seed, err = nil, fmt.Errorf("seed %s: unreadable volume: %v", file, r)
 		}
 	}()
 	f, err := os.Open(file)
@@ -153,41 +157,50 @@ func ReadUserData(file string) (data []byte, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("seed %s: %w", file, err)
 	}
-	fi, err := fsys.Stat("user-data")
-	if err != nil {
-		return nil, fmt.Errorf("seed %s: no user-data: %w", file, err)
+	read := func(name string) ([]byte, error) {
+		fi, err := fsys.Stat(name)
+		if err != nil {
+			return nil, nil // absent (go-diskfs's errors do not wrap fs.ErrNotExist)
+		}
+		if fi.Size() > maxUserData {
+			return nil, fmt.Errorf("seed %s: %s is %d bytes; at most %d", file, name, fi.Size(), maxUserData)
+		}
+		data, err := fsys.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("seed %s: %s: %w", file, name, err)
+		}
+		// FAT pads nothing, ISO 9660 nothing either; a NUL tail would be a
+		// broken writer, and the YAML parser refuses it anyway.
+		return append([]byte{}, bytes.TrimRight(data, "\x00")...), nil
 	}
-	if fi.Size() > maxUserData {
-		return nil, fmt.Errorf("seed %s: user-data is %d bytes; at most %d", file, fi.Size(), maxUserData)
+	seed = &host.Seed{Source: "NoCloud seed " + file}
+	if seed.HostData, err = read(host.SeedHostFile); err != nil {
+		return nil, err
 	}
-	data, err = fsys.ReadFile("user-data")
-	if err != nil {
-		return nil, fmt.Errorf("seed %s: user-data: %w", file, err)
+	if seed.UserData, err = read("user-data"); err != nil {
+		return nil, err
 	}
-	// FAT pads nothing, ISO 9660 nothing either; a NUL tail would be a
-	// broken writer, and the YAML parser refuses it anyway.
-	return bytes.TrimRight(data, "\x00"), nil
+	if seed.HostData == nil && seed.UserData == nil {
+		return nil, fmt.Errorf("seed %s: neither %s nor user-data on the volume", file, host.SeedHostFile)
+	}
+	return seed, nil
 }
 
-// Lookup finds the live seed device and reads its user-data: the function
-// firstboot takes as host.Sources.Seed. No device: nil data, no error.
-func Lookup() ([]byte, string, error) {
+// Lookup finds the live seed device and reads it: the function firstboot
+// takes as host.Sources.Seed. No device: nil, no error.
+func Lookup() (*host.Seed, error) {
 	return lookup("/dev", "/sys")
 }
 
-func lookup(devDir, sysDir string) ([]byte, string, error) {
+func lookup(devDir, sysDir string) (*host.Seed, error) {
 	dev, err := Find(devDir, sysDir)
 	if err != nil || dev == "" {
-		return nil, "", err
+		return nil, err
 	}
-	data, err := ReadUserData(dev)
-	return data, "NoCloud seed " + dev + " user-data", err
+	return ReadSeed(dev)
 }
 
-// FromImage reads the user-data of a seed image file (--seed FILE).
-func FromImage(file string) func() ([]byte, string, error) {
-	return func() ([]byte, string, error) {
-		data, err := ReadUserData(file)
-		return data, "NoCloud seed " + file + " user-data", err
-	}
+// FromImage reads a seed image file (--seed FILE).
+func FromImage(file string) func() (*host.Seed, error) {
+	return func() (*host.Seed, error) { return ReadSeed(file) }
 }

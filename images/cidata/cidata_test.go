@@ -8,7 +8,10 @@ import (
 	"testing"
 )
 
-const userData = "#cloud-config\nhardbake:\n  hostname: seeded\n"
+const (
+	userData = "#cloud-config\nhardbake:\n  hostname: seeded\n"
+	hostData = "hostname: from-file\n"
+)
 
 // seedImages builds seeds the way real tools do: genisoimage (what
 // cloud-localds and internal/vm use) and mkfs.vfat + mcopy, FAT12 and FAT32.
@@ -22,6 +25,7 @@ func seedImages(t *testing.T) map[string]string {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "user-data"), []byte(userData), 0o644)
 	os.WriteFile(filepath.Join(dir, "meta-data"), []byte("instance-id: test\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "hardbake.yaml"), []byte(hostData), 0o644)
 	run := func(args ...string) {
 		t.Helper()
 		c := exec.Command(args[0], args[1:]...)
@@ -31,37 +35,43 @@ func seedImages(t *testing.T) map[string]string {
 		}
 	}
 	run("genisoimage", "-quiet", "-output", "seed.iso", "-volid", "cidata", "-joliet", "-rock", "user-data", "meta-data")
+	run("genisoimage", "-quiet", "-output", "hostfile.iso", "-volid", "cidata", "-joliet", "-rock", "hardbake.yaml", "meta-data")
 	run("genisoimage", "-quiet", "-output", "other.iso", "-volid", "config-2", "-joliet", "-rock", "user-data")
 	run("mkfs.vfat", "-C", "-n", "CIDATA", "fat12.img", "2048")
 	run("mcopy", "-i", "fat12.img", "user-data", "meta-data", "::/")
 	run("mkfs.vfat", "-F", "32", "-C", "-n", "CIDATA", "fat32.img", "40000")
-	run("mcopy", "-i", "fat32.img", "user-data", "meta-data", "::/")
+	run("mcopy", "-i", "fat32.img", "user-data", "meta-data", "hardbake.yaml", "::/")
 	return map[string]string{
 		"iso": filepath.Join(dir, "seed.iso"), "other": filepath.Join(dir, "other.iso"),
 		"fat12": filepath.Join(dir, "fat12.img"), "fat32": filepath.Join(dir, "fat32.img"),
+		"hostfile": filepath.Join(dir, "hostfile.iso"),
 	}
 }
 
-func TestReadUserData(t *testing.T) {
+// TestReadSeed: user-data and hardbake seed's host data file, each read
+// when present, from ISO 9660 and FAT volumes made by the usual tools.
+func TestReadSeed(t *testing.T) {
 	imgs := seedImages(t)
-	for _, name := range []string{"iso", "fat12", "fat32"} {
+	for name, want := range map[string][2]string{
+		"iso": {"", userData}, "fat12": {"", userData}, "fat32": {hostData, userData}, "hostfile": {hostData, ""},
+	} {
 		f, _ := os.Open(imgs[name])
 		label := Label(f)
 		f.Close()
 		if !isSeedLabel(label) {
 			t.Errorf("%s: label %q", name, label)
 		}
-		data, err := ReadUserData(imgs[name])
-		if err != nil || string(data) != userData {
-			t.Errorf("%s: %q %v", name, data, err)
+		s, err := ReadSeed(imgs[name])
+		if err != nil || string(s.HostData) != want[0] || string(s.UserData) != want[1] || (want[0] == "") != (s.HostData == nil) {
+			t.Errorf("%s: %+v %v", name, s, err)
 		}
 	}
-	if _, err := ReadUserData(imgs["other"]); err == nil || !strings.Contains(err.Error(), `volume label "config-2" is not cidata`) {
+	if _, err := ReadSeed(imgs["other"]); err == nil || !strings.Contains(err.Error(), `volume label "config-2" is not cidata`) {
 		t.Errorf("other label: %v", err)
 	}
 	junk := filepath.Join(t.TempDir(), "junk")
 	os.WriteFile(junk, []byte(strings.Repeat("x", 70000)), 0o644)
-	if _, err := ReadUserData(junk); err == nil {
+	if _, err := ReadSeed(junk); err == nil {
 		t.Error("junk accepted")
 	}
 }
@@ -91,9 +101,9 @@ func TestFind(t *testing.T) {
 	if err != nil || got != filepath.Join(dev, "vdb") {
 		t.Fatalf("got %q %v", got, err)
 	}
-	data, source, err := lookup(dev, sys)
-	if err != nil || string(data) != userData || !strings.Contains(source, "vdb") {
-		t.Fatalf("lookup: %q %q %v", data, source, err)
+	seed, err := lookup(dev, sys)
+	if err != nil || string(seed.UserData) != userData || !strings.Contains(seed.Source, "vdb") {
+		t.Fatalf("lookup: %+v %v", seed, err)
 	}
 	// udev's by-label link wins when it exists.
 	os.MkdirAll(filepath.Join(dev, "disk/by-label"), 0o755)
@@ -106,12 +116,12 @@ func TestFind(t *testing.T) {
 	}
 }
 
-// TestReadUserDataBlockDevice reads the seeds through loop block devices,
+// TestReadSeedBlockDevice reads the seeds through loop block devices,
 // as firstboot sees a seed attached to a VM. go-diskfs takes the block size
 // of a block device from the device (512), which ISO 9660 refuses: the e2e
 // boot's firstboot failed with "unknown filesystem type" on /dev/vdb while
 // the same ISO file read fine.
-func TestReadUserDataBlockDevice(t *testing.T) {
+func TestReadSeedBlockDevice(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("losetup needs root")
 	}
@@ -123,9 +133,9 @@ func TestReadUserDataBlockDevice(t *testing.T) {
 		}
 		dev := strings.TrimSpace(string(out))
 		t.Cleanup(func() { exec.Command("losetup", "-d", dev).Run() })
-		data, err := ReadUserData(dev)
-		if err != nil || string(data) != userData {
-			t.Errorf("%s via %s: %q %v", name, dev, data, err)
+		s, err := ReadSeed(dev)
+		if err != nil || string(s.UserData) != userData {
+			t.Errorf("%s via %s: %+v %v", name, dev, s, err)
 		}
 	}
 }

@@ -1,7 +1,9 @@
 // Package seed writes NoCloud seed images that cloud-init and `hardbake
 // firstboot` both read: an ISO 9660 volume labelled cidata (the default) or a
-// FAT32 volume labelled CIDATA, holding user-data, meta-data and optionally
-// network-config. It is built with go-diskfs, so no genisoimage, mkfs or
+// FAT32 volume labelled CIDATA, holding user-data, meta-data, hardbake.yaml
+// (the host data, which firstboot reads; not a user-data key, because
+// cloud-init ≥ 23.4 calls a boot with unknown user-data keys degraded) and
+// optionally network-config. It is built with go-diskfs, so no genisoimage, mkfs or
 // mount is needed and it runs without root.
 //
 // go-diskfs v1.9.4 pitfalls this package works around (each has a test):

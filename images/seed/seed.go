@@ -11,6 +11,8 @@ import (
 	"github.com/diskfs/go-diskfs/disk"
 	"github.com/diskfs/go-diskfs/filesystem"
 	"github.com/diskfs/go-diskfs/filesystem/iso9660"
+
+	"github.com/hardbake/hardbake/bootstrap/host"
 )
 
 // Formats of a seed image.
@@ -47,6 +49,7 @@ type Contents struct {
 	UserData      []byte
 	MetaData      []byte
 	NetworkConfig []byte // nil: no network-config file
+	HostData      []byte // host.SeedHostFile; nil: none
 }
 
 func (c Contents) files() []struct {
@@ -62,6 +65,12 @@ func (c Contents) files() []struct {
 			name string
 			data []byte
 		}{NetworkConfigName, c.NetworkConfig})
+	}
+	if c.HostData != nil {
+		out = append(out, struct {
+			name string
+			data []byte
+		}{host.SeedHostFile, c.HostData})
 	}
 	return out
 }

@@ -64,20 +64,21 @@ func build(t testing.TB, in Input) *Seed {
 // very host data validated here, on both formats.
 func roundTrip(t *testing.T, img string, s *Seed) {
 	t.Helper()
-	ud, err := cidata.ReadUserData(img)
+	sd, err := cidata.ReadSeed(img)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(ud, s.UserData) {
-		t.Fatalf("user-data read back differs:\n%s", ud)
+	if !bytes.Equal(sd.UserData, s.UserData) || !bytes.Equal(sd.HostData, s.HostData) {
+		t.Fatalf("seed read back differs:\n%+v", sd)
 	}
-	h, err := host.FromUserData(ud, "seed", nil)
-	if err != nil || h == nil {
-		t.Fatalf("firstboot's parser: %v %v", h, err)
+	f, err := host.Find(host.Sources{Seed: func() (*host.Seed, error) { return sd, nil }}, nil)
+	if err != nil || f == nil {
+		t.Fatalf("firstboot's lookup: %v %v", f, err)
 	}
 	want, _ := host.Decode([]byte(hostYAML), "seed", nil)
-	if !reflect.DeepEqual(h, want) {
-		t.Fatalf("host data changed on the way:\n%+v\n%+v", h, want)
+	f.Host.Source, want.Source = "", ""
+	if !reflect.DeepEqual(f.Host, want) {
+		t.Fatalf("host data changed on the way:\n%+v\n%+v", f.Host, want)
 	}
 }
 
@@ -94,13 +95,13 @@ func TestISO(t *testing.T) {
 			t.Errorf("isoinfo -d lacks %q:\n%s", want, info)
 		}
 	}
-	if got := run(t, "isoinfo", "-R", "-f", "-i", img); got != "/meta-data\n/user-data\n" {
+	if got := run(t, "isoinfo", "-R", "-f", "-i", img); got != "/hardbake.yaml\n/meta-data\n/user-data\n" {
 		t.Errorf("files: %q", got)
 	}
-	if got := run(t, "isoinfo", "-J", "-f", "-i", img); got != "/meta-data\n/user-data\n" {
+	if got := run(t, "isoinfo", "-J", "-f", "-i", img); got != "/hardbake.yaml\n/meta-data\n/user-data\n" {
 		t.Errorf("Joliet files: %q", got)
 	}
-	for name, want := range map[string][]byte{"/user-data": s.UserData, "/meta-data": s.MetaData} {
+	for name, want := range map[string][]byte{"/user-data": s.UserData, "/meta-data": s.MetaData, "/hardbake.yaml": []byte(hostYAML)} {
 		if got := run(t, "isoinfo", "-R", "-x", name, "-i", img); got != string(want) {
 			t.Errorf("%s: %q, want %q", name, got, want)
 		}
@@ -131,7 +132,7 @@ func TestVFAT(t *testing.T) {
 	if info := run(t, "mlabel", "-s", "-i", img, "::"); !strings.Contains(info, "Volume label is CIDATA") {
 		t.Errorf("label: %s", info)
 	}
-	for name, want := range map[string][]byte{"user-data": s.UserData, "meta-data": s.MetaData, "network-config": s.NetworkConfig} {
+	for name, want := range map[string][]byte{"user-data": s.UserData, "meta-data": s.MetaData, "network-config": s.NetworkConfig, "hardbake.yaml": []byte(hostYAML)} {
 		if got := run(t, "mtype", "-i", img, "::"+name); got != string(want) {
 			t.Errorf("%s: %q, want %q", name, got, want)
 		}
@@ -139,13 +140,17 @@ func TestVFAT(t *testing.T) {
 	roundTrip(t, img, s)
 }
 
-// The generated #cloud-config carries the host data and nothing that
-// undoes hardbake's baked settings.
+// The generated #cloud-config holds nothing that undoes hardbake's baked
+// settings and no hardbake: key (cloud-init ≥ 23.4 would call the boot
+// degraded); the host data goes on the seed as hardbake.yaml, as given.
 func TestGeneratedUserData(t *testing.T) {
 	s := build(t, Input{})
 	ud := string(s.UserData)
-	if !strings.HasPrefix(ud, "#cloud-config\n") || !strings.Contains(ud, "\nhardbake:\n  # a host\n  user:\n    name: alice\n") {
+	if !strings.HasPrefix(ud, "#cloud-config\n") || strings.Contains(ud, "\nhardbake:") {
 		t.Fatalf("user-data:\n%s", ud)
+	}
+	if string(s.HostData) != hostYAML {
+		t.Fatalf("host data on the seed:\n%s", s.HostData)
 	}
 	for _, bad := range []string{"ssh_pwauth: true", " passwd:", "_passwd", "chpasswd", "ssh_deletekeys", "disable_root", "ssh_genkeytypes"} {
 		if strings.Contains(ud, bad) {
@@ -173,14 +178,21 @@ func TestGeneratedUserData(t *testing.T) {
 	}
 }
 
+// Given user-data goes on the seed as written: #cloud-config is checked and
+// its settings that undo hardbake are named; scripts pass untouched.
 func TestGivenUserData(t *testing.T) {
 	ud := "#cloud-config\npackages: [htop]\nssh_pwauth: true\nusers:\n  - name: bob\n    plain_text_passwd: x\n"
 	s := build(t, Input{UserData: []byte(ud), UserDataSource: "ud.yaml"})
-	if !strings.HasPrefix(string(s.UserData), ud) || !strings.Contains(string(s.UserData), "\nhardbake:\n") {
-		t.Fatalf("user-data:\n%s", s.UserData)
+	if string(s.UserData) != ud || string(s.HostData) != hostYAML {
+		t.Fatalf("user-data:\n%s\nhost data:\n%s", s.UserData, s.HostData)
 	}
 	if len(s.Warnings) != 2 || !strings.Contains(s.Warnings[0], "ssh_pwauth") || !strings.Contains(s.Warnings[1], "plain_text_passwd") {
 		t.Errorf("warnings: %q", s.Warnings)
+	}
+	for _, ud := range []string{"#!/bin/sh\necho hi\n", "#cloud-config\n{packages: [a]}\n"} {
+		if s := build(t, Input{UserData: []byte(ud), UserDataSource: "ud"}); string(s.UserData) != ud || len(s.Warnings) != 0 {
+			t.Errorf("%q: %q %q", ud, s.UserData, s.Warnings)
+		}
 	}
 }
 
@@ -197,9 +209,7 @@ func TestBadInput(t *testing.T) {
 		{"host data: unknown key", Input{Host: []byte("users: []\n")}, "users"},
 		{"key options", Input{Host: []byte("user:\n  name: a\n  sudo: nopasswd\n  authorized_keys: ['command=\"x\" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL/24x1N6/StptXPjMdGTu0bJCVv29PkBnNDgt6brKwj']\n")},
 			"options are not accepted"},
-		{"script user-data", Input{UserData: []byte("#!/bin/sh\necho hi\n")}, "does not start with #cloud-config"},
 		{"user-data has the key", Input{UserData: []byte("#cloud-config\nhardbake:\n  hostname: a\n")}, "already has a hardbake: key (line 2)"},
-		{"flow user-data", Input{UserData: []byte("#cloud-config\n{packages: [a]}\n")}, "block style"},
 		{"bad YAML user-data", Input{UserData: []byte("#cloud-config\na: [\n")}, "not valid YAML"},
 		{"meta-data without instance-id", Input{MetaData: []byte("local-hostname: a\n")}, "has no instance-id"},
 		{"meta-data and --instance-id", Input{MetaData: []byte("instance-id: a\n"), InstanceID: "b"}, "written as given"},

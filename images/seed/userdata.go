@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"reflect"
 	"strconv"
 	"strings"
 
@@ -19,7 +18,7 @@ type Input struct {
 	Host       []byte // host data (YAML), required
 	HostSource string // its file name, for messages
 
-	UserData       []byte // nil: generate #cloud-config carrying the host data
+	UserData       []byte // nil: generate a #cloud-config (the host data travels beside it)
 	UserDataSource string
 	MetaData       []byte // nil: generate from InstanceID and Hostname
 	MetaDataSource string
@@ -58,10 +57,14 @@ func Build(in Input) (*Seed, error) {
 			return nil, invalid("--hostname %q differs from hostname %q in %s; give it once", in.Hostname, h.Hostname, in.HostSource)
 		}
 	}
+	// The host data travels in its own file (host.SeedHostFile), exactly
+	// as given: cloud-init ≥ 23.4 calls a boot with unknown user-data keys
+	// degraded, so none goes into user-data.
+	s.HostData = append([]byte{}, in.Host...)
 	if in.UserData == nil {
-		s.UserData, err = generatedUserData(in.Host, in.HostSource, h)
+		s.UserData = []byte(userDataHeader)
 	} else {
-		s.UserData, s.Warnings, err = withHostData(in.UserData, in.UserDataSource, in.Host, in.HostSource, h)
+		s.UserData, s.Warnings, err = givenUserData(in.UserData, in.UserDataSource, in.HostSource)
 	}
 	if err != nil {
 		return nil, err
@@ -87,7 +90,7 @@ func Build(in Input) (*Seed, error) {
 		// A new instance-id makes cloud-init treat the next boot as a
 		// first boot; deriving it from the contents does that exactly when
 		// the data changes.
-		sum := sha256.Sum256(append(append([]byte{}, s.UserData...), s.NetworkConfig...))
+		sum := sha256.Sum256(append(append(append([]byte{}, s.HostData...), s.UserData...), s.NetworkConfig...))
 		id = "iid-hardbake-" + hex.EncodeToString(sum[:6])
 	} else if len(id) > 128 || strings.ContainsFunc(id, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '"' || r == '\\' }) {
 		return nil, invalid("--instance-id %q: use at most 128 printable characters without spaces or quotes", id)
@@ -105,72 +108,29 @@ func Build(in Input) (*Seed, error) {
 }
 
 const userDataHeader = `#cloud-config
-# NoCloud user-data written by ` + "`hardbake seed`" + `.
-# hardbake firstboot applies the hardbake: key below once, before sshd
-# starts: the admin user, its SSH keys, the SSH address family and port, the
-# host name. cloud-init ignores the key. Nothing here turns password or root
-# login back on, and cloud-init's own host-key handling is left at its default.
+# NoCloud user-data written by ` + "`hardbake seed`" + `. The host data (admin user,
+# SSH keys, address family, port, host name) is in hardbake.yaml beside this
+# file: hardbake firstboot applies it once, before sshd starts. It is not a
+# key here because cloud-init (23.4 and later) reports a boot with unknown
+# keys as degraded. Nothing here turns password or root login back on, and
+# cloud-init's own host-key handling is left at its default.
 # users: [] keeps cloud-init from creating its default user (debian, ubuntu,
 # ...) with passwordless sudo beside the admin hardbake creates.
 ssh_pwauth: false
 users: []
 `
 
-// generatedUserData is the #cloud-config written when no user-data is given.
-func generatedUserData(hostYAML []byte, source string, h *host.Host) ([]byte, error) {
-	out := []byte(userDataHeader)
-	out = append(out, hostBlock(hostYAML)...)
-	return out, sameHost(out, source, h)
-}
-
-// hostBlock is the host data under a top-level hardbake: key: the user's own
-// text (comments and all) indented, which keeps it readable on the seed.
-func hostBlock(hostYAML []byte) []byte {
-	text := strings.TrimPrefix(string(hostYAML), "\xef\xbb\xbf")
-	var b strings.Builder
-	b.WriteString(host.CloudConfigKey + ":\n")
-	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
-		l = strings.TrimRight(l, "\r")
-		if l == "---" || strings.HasPrefix(l, "--- ") {
-			continue // a document start marker; the host data is one document
-		}
-		if strings.TrimSpace(l) == "" {
-			b.WriteString("\n")
-			continue
-		}
-		b.WriteString("  " + l + "\n")
-	}
-	return []byte(b.String())
-}
-
-// sameHost proves the user-data carries exactly the validated host data, so
-// what firstboot reads from the seed is what was checked here.
-func sameHost(userData []byte, source string, want *host.Host) error {
-	got, err := host.FromUserData(userData, "user-data", nil)
-	if err != nil {
-		return invalid("the host data in %s cannot be carried in #cloud-config: %v", source, err)
-	}
-	if got == nil {
-		return invalid("the host data in %s cannot be carried in #cloud-config", source)
-	}
-	g, w := *got, *want
-	g.Source, w.Source = "", ""
-	if !reflect.DeepEqual(g, w) {
-		return invalid("the host data in %s changes when carried in #cloud-config (YAML directives or several documents?); write it as one plain YAML document", source)
-	}
-	return nil
-}
-
-// withHostData adds the host data to user-data the user wrote. Only
-// #cloud-config can carry it (scripts and MIME multipart cannot), and it
-// must not already have a hardbake: key.
-func withHostData(ud []byte, udSource string, hostYAML []byte, hostSource string, h *host.Host) ([]byte, []string, error) {
+// givenUserData checks user-data the user wrote: #cloud-config must be
+// valid YAML without a hardbake: key (the host data is given once, with
+// --host); scripts and MIME multipart go on the seed as they are. The
+// warnings name cloud-config settings that work against hardbake.
+func givenUserData(ud []byte, udSource, hostSource string) ([]byte, []string, error) {
 	if len(ud) > host.MaxSize {
 		return nil, nil, invalid("--user-data %s is %d bytes; at most %d", udSource, len(ud), host.MaxSize)
 	}
 	first, _, _ := bytes.Cut(bytes.TrimPrefix(ud, []byte("\xef\xbb\xbf")), []byte("\n"))
 	if strings.TrimRight(string(first), " \t\r") != "#cloud-config" {
-		return nil, nil, invalid("--user-data %s does not start with #cloud-config: the host data travels under its %s: key, which only #cloud-config user-data can carry", udSource, host.CloudConfigKey)
+		return ud, nil, nil
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(ud, &doc); err != nil {
@@ -182,25 +142,13 @@ func withHostData(ud []byte, udSource string, hostYAML []byte, hostSource string
 		if top.Kind != yaml.MappingNode {
 			return nil, nil, invalid("--user-data %s: #cloud-config must be a mapping of keys", udSource)
 		}
-		if top.Style&yaml.FlowStyle != 0 {
-			return nil, nil, invalid("--user-data %s: write the #cloud-config in block style (key: value lines) so the %s: key can be added", udSource, host.CloudConfigKey)
-		}
 		for i := 0; i+1 < len(top.Content); i += 2 {
 			if top.Content[i].Value == host.CloudConfigKey {
 				return nil, nil, invalid("--user-data %s already has a %s: key (line %d) and --host %s gives host data too: give it once", udSource, host.CloudConfigKey, top.Content[i].Line, hostSource)
 			}
 		}
 	}
-	out := append([]byte{}, ud...)
-	if len(out) > 0 && out[len(out)-1] != '\n' {
-		out = append(out, '\n')
-	}
-	out = append(out, "# Added by `hardbake seed` from "+hostSource+".\n"...)
-	out = append(out, hostBlock(hostYAML)...)
-	if err := sameHost(out, hostSource, h); err != nil {
-		return nil, nil, err
-	}
-	return out, fightingKeys(top), nil
+	return ud, fightingKeys(top), nil
 }
 
 // fightingKeys names cloud-config settings that undo what hardbake bakes.
