@@ -2,11 +2,12 @@ package steps
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 
-	"github.com/hardbake/hardbake/bootstrap/distro"
 	"github.com/hardbake/hardbake/bootstrap/report"
+	"github.com/hardbake/hardbake/bootstrap/root"
 )
 
 // Fail2ban bans addresses that keep failing SSH logins: an sshd jail on the
@@ -25,8 +26,10 @@ func (Fail2ban) settings(ctx context.Context, env *Env) (jailSettings, error) {
 	filter, _ := env.Root.ReadFile(Fail2banSSHDFilter)
 	return jailSettings{
 		Ports:       ports,
-		Systemd:     env.Distro.ServiceManager == distro.Systemd,
+		Journal:     hasJournal(env.Distro),
 		SSHUnit:     env.Distro.SSHService + ".service",
+		Backend:     logBackend(env.Distro),
+		LogPath:     authLog(env.Distro),
 		Firewall:    firewallBackend(env),
 		Profile:     env.Profile.Fail2ban,
 		FilterLocal: len(filter) > 0 && !strings.Contains(string(filter), "sshd-session"),
@@ -52,6 +55,10 @@ func (f Fail2ban) configure(ctx context.Context, env *Env) ([]Action, error) {
 		}
 		actions = appendAction(actions, a)
 	}
+	if !s.Journal {
+		actions = appendAction(actions, authLogAction(env, s.LogPath))
+		actions = appendAction(actions, enableAction(env, "start the syslog daemon at boot: sshd logs through it", "rsyslog.service"))
+	}
 	actions = appendAction(actions, enableAction(env, "start fail2ban at boot", "fail2ban.service"))
 	if len(actions) == 0 {
 		return nil, nil
@@ -61,7 +68,7 @@ func (f Fail2ban) configure(ctx context.Context, env *Env) ([]Action, error) {
 		Validate: func(ctx context.Context) error { _, err := env.Run.Run(ctx, cmd("fail2ban-client", "-t")); return err },
 	})
 	if env.Live() {
-		actions = append(actions, Action{Kind: "run", Summary: "load the jail", Cmd: cmd("systemctl", "reload-or-restart", "fail2ban.service")})
+		actions = append(actions, restartAction(env, "load the jail", "fail2ban.service"))
 	}
 	return actions, nil
 }
@@ -110,8 +117,14 @@ func (f Fail2ban) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 	checks = append(checks,
 		check("fail2ban.sshd_ports", joinInts(s.Ports, ","), iniValue(jail, "port")),
 		check("fail2ban.enabled_at_boot", "enabled", enabledWord(unitEnabled(env, "fail2ban.service"))))
-	if s.Systemd {
+	if s.Journal {
 		checks = append(checks, check("fail2ban.backend", "systemd", iniValue(jail, "backend")))
+	} else {
+		checks = append(checks,
+			check("fail2ban.backend", s.Backend, iniValue(jail, "backend")),
+			check("fail2ban.logpath", s.LogPath, iniValue(jail, "logpath")),
+			check("fail2ban.logpath_exists", "yes", yesNo(env.Root.Exists(s.LogPath))),
+			check("fail2ban.syslog_enabled_at_boot", "enabled", enabledWord(unitEnabled(env, "rsyslog.service"))))
 	}
 	if env.Live() {
 		// The config test passes even when the server cannot run (e.g. the
@@ -144,4 +157,31 @@ func iniValue(text, key string) string {
 		}
 	}
 	return ""
+}
+
+// authLogAction creates the empty auth log when it is missing, as rsyslog
+// would (root:adm, 0640): rsyslog writes it only with the first auth message,
+// and fail2ban refuses to start a jail whose log file does not exist ("Have
+// not found any log file for sshd jail"), which at the first boot of an
+// image comes before sshd has logged anything.
+func authLogAction(env *Env, path string) *Action {
+	if env.Root.Exists(path) {
+		return nil
+	}
+	return &Action{Kind: "write", Path: path, Data: []byte{}, Mode: 0o640, Owner: root.Owner{UID: 0, GID: groupID(env, "adm")},
+		Summary: "empty auth log for the sshd jail (syslog appends to it)"}
+}
+
+// groupID is name's gid in the root's /etc/group, or 0 (root) when missing.
+func groupID(env *Env, name string) int {
+	data, _ := env.Root.ReadFile("/etc/group")
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Split(line, ":")
+		if len(f) >= 3 && f[0] == name {
+			if gid, err := strconv.Atoi(f[2]); err == nil {
+				return gid
+			}
+		}
+	}
+	return 0
 }

@@ -19,8 +19,10 @@ const (
 // jailSettings are the facts the sshd jail is rendered from.
 type jailSettings struct {
 	Ports       []int
-	Systemd     bool   // read the journal (backend = systemd)
+	Journal     bool   // sshd logs to the journal (systemd): backend = systemd
 	SSHUnit     string // ssh.service or sshd.service
+	Backend     string // without a journal: how fail2ban follows LogPath
+	LogPath     string // without a journal: where syslog writes sshd's messages
 	Firewall    string // nftables, firewalld, ufw
 	Profile     profile.Fail2ban
 	FilterLocal bool // the installed filter predates sshd-session
@@ -38,15 +40,19 @@ var banActions = map[string][2]string{
 // place sshd's failures always reach: Debian 12+ has no rsyslog and no
 // /var/log/auth.log, where backend = auto fails with "Have not found any log
 // file for sshd jail". OpenSSH >= 9.8 logs failures from sshd-session, so
-// the journal match names both programs as well as the unit.
+// the journal match names both programs as well as the unit. Without systemd
+// there is no journal: sshd logs through syslog, which the fail2ban step
+// installs, into LogPath, followed with Backend.
 func sshdJail(s jailSettings) string {
 	var b strings.Builder
 	b.WriteString("# Written by hardbake; rewritten on every bake. Put local changes in a jail.d/*.local file sorting later.\n")
 	b.WriteString("[sshd]\nenabled = true\n")
 	fmt.Fprintf(&b, "port = %s\n", joinInts(s.Ports, ","))
-	if s.Systemd {
+	if s.Journal {
 		b.WriteString("backend = systemd\n")
 		fmt.Fprintf(&b, "journalmatch = _SYSTEMD_UNIT=%s + _COMM=sshd + _COMM=sshd-session\n", s.SSHUnit)
+	} else {
+		fmt.Fprintf(&b, "backend = %s\nlogpath = %s\n", s.Backend, s.LogPath)
 	}
 	fmt.Fprintf(&b, "maxretry = %d\nfindtime = %d\nbantime = %d\n", s.Profile.MaxRetry, s.Profile.FindTime, s.Profile.BanTime)
 	if a, ok := banActions[s.Firewall]; ok {
@@ -65,10 +71,35 @@ const sshdFilterLocal = `# Written by hardbake: OpenSSH >= 9.8 logs authenticati
 _daemon = sshd(?:-session)?
 `
 
+// hasJournal: systemd's journal receives sshd's messages. Every other
+// service manager leaves them to a syslog daemon.
+func hasJournal(d distro.Info) bool { return d.ServiceManager == distro.Systemd }
+
+// authLog is where the distribution's syslog configuration writes the auth
+// facility (sshd's messages).
+func authLog(d distro.Info) string {
+	if d.Family == distro.Fedora || d.Family == distro.RHEL {
+		return "/var/log/secure"
+	}
+	return "/var/log/auth.log"
+}
+
+// logBackend is how fail2ban follows the auth log without a journal:
+// inotify where the step installs its Python binding, polling elsewhere.
+func logBackend(d distro.Info) string {
+	if d.PackageManager == "apt" {
+		return "pyinotify"
+	}
+	return "polling"
+}
+
 // fail2banPackages are installed in phases: the RHEL family gets fail2ban
 // from EPEL, which must be enabled first. The systemd backend needs the
 // journal's Python binding: without it `fail2ban-client -t` says OK but the
-// server dies at start.
+// server dies at start. Without a journal (Debian with SysV init) sshd's
+// failures reach fail2ban only through a syslog daemon: rsyslog, whose init
+// script Debian 12 moved to orphan-sysvinit-scripts (rsyslog itself ships
+// only rsyslog.service), and pyinotify for the backend.
 func fail2banPackages(d distro.Info, firewall string) [][]string {
 	var pkgs [][]string
 	switch d.Family {
@@ -79,7 +110,11 @@ func fail2banPackages(d distro.Info, firewall string) [][]string {
 	case distro.Arch:
 		pkgs = [][]string{{"fail2ban", "python-systemd"}}
 	default:
-		pkgs = [][]string{{"fail2ban", "python3-systemd"}}
+		if hasJournal(d) {
+			pkgs = [][]string{{"fail2ban", "python3-systemd"}}
+		} else {
+			pkgs = [][]string{{"fail2ban", "python3-pyinotify", "rsyslog", "orphan-sysvinit-scripts"}}
+		}
 	}
 	// The ban action needs its firewall tool.
 	if firewall == "nftables" {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/hardbake/hardbake/bootstrap"
+	"github.com/hardbake/hardbake/bootstrap/distro"
 	"github.com/hardbake/hardbake/bootstrap/report"
 	"github.com/hardbake/hardbake/bootstrap/runner"
 )
@@ -102,7 +103,17 @@ func (f Firewall) configure(ctx context.Context, env *Env) ([]Action, error) {
 		return nil, err
 	}
 	actions = appendAction(actions, a)
-	actions = appendAction(actions, enableAction(env, "load the firewall at boot", "nftables.service"))
+	if env.Distro.ServiceManager == distro.SysV {
+		sysv, err := initScriptActions(env, NftablesInitName, nftablesInitScriptText(main),
+			"init script that loads the firewall at boot, before the network (SysV: nftables ships none)",
+			"load the firewall at boot (insserv orders it before $network)")
+		if err != nil {
+			return nil, err
+		}
+		actions = append(actions, sysv...)
+	} else {
+		actions = appendAction(actions, enableAction(env, "load the firewall at boot", "nftables.service"))
+	}
 	if len(actions) == 0 {
 		return nil, nil
 	}
@@ -163,6 +174,9 @@ func (f Firewall) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 		check("firewall.included", "yes", yesNo(strings.Contains(string(main), fmt.Sprintf("include %q", NftablesRules)))),
 		check("firewall.enabled_at_boot", "enabled", enabledWord(unitEnabled(env, "nftables.service"))),
 		check("firewall.other_drop_tables", "none", otherDropTables(string(main))),
+	}
+	if env.Distro.ServiceManager == distro.SysV {
+		checks = append(checks, initScriptCheck(env, "firewall.init_script", NftablesInitName, nftablesInitScriptText(nftablesMain(env.Distro))))
 	}
 	if env.Live() {
 		_, err := env.Run.Run(ctx, cmd("nft", "list", "table", "inet", "hardbake"))

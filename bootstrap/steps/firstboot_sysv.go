@@ -46,38 +46,15 @@ esac
 `
 }
 
-// sysvEnabled reports whether update-rc.d linked the script into runlevel 2.
-func sysvEnabled(env *Env, name string) bool {
-	m, _ := env.Root.Glob("/etc/rc2.d/S*" + name)
-	return len(m) > 0
-}
-
 // firstbootSysVActions installs and enables the init script.
 func firstbootSysVActions(env *Env) ([]Action, error) {
-	var actions []Action
-	a, err := WriteFile(env.Root, FirstbootInitScript, []byte(firstbootInitScriptText()), 0o755, "first-boot init script (SysV), before ssh")
-	if err != nil {
-		return nil, err
-	}
-	actions = appendAction(actions, a)
-	if !sysvEnabled(env, FirstbootInitName) {
-		actions = append(actions, Action{Kind: "run", Summary: "run hardbake firstboot at boot (insserv orders it before ssh)",
-			Cmd: cmd("update-rc.d", FirstbootInitName, "defaults")})
-	}
-	return actions, nil
+	return initScriptActions(env, FirstbootInitName, firstbootInitScriptText(),
+		"first-boot init script (SysV), before ssh", "run hardbake firstboot at boot (insserv orders it before ssh)")
 }
 
 func firstbootSysVChecks(env *Env) []report.Check {
-	data, err := env.Root.ReadFile(FirstbootInitScript)
-	state := "installed"
-	switch {
-	case err != nil:
-		state = "missing"
-	case string(data) != firstbootInitScriptText():
-		state = "differs from this hardbake's"
-	}
 	return []report.Check{
-		check("firstboot.init_script", "installed", state),
-		check("firstboot.enabled", "enabled", enabledWord(sysvEnabled(env, FirstbootInitName))),
+		initScriptCheck(env, "firstboot.init_script", FirstbootInitName, firstbootInitScriptText()),
+		check("firstboot.enabled", "enabled", enabledWord(unitEnabled(env, FirstbootUnitName))),
 	}
 }

@@ -189,28 +189,6 @@ func applyWithPackages(ctx context.Context, env *Env, summary string, phases [][
 	return changes, err
 }
 
-// unitEnabled reports whether a systemd unit is enabled, by its symlink in
-// some /etc/systemd/system/*.wants directory (works offline, on images too).
-func unitEnabled(env *Env, unit string) bool {
-	m, _ := env.Root.Glob("/etc/systemd/system/*.wants/" + unit)
-	return len(m) > 0
-}
-
-// enableAction plans `systemctl enable` for units not enabled yet; it works
-// in a chroot without a running systemd. Nothing is started.
-func enableAction(env *Env, summary string, units ...string) *Action {
-	var need []string
-	for _, u := range units {
-		if !unitEnabled(env, u) {
-			need = append(need, u)
-		}
-	}
-	if len(need) == 0 {
-		return nil
-	}
-	return &Action{Kind: "run", Cmd: cmd("systemctl", append([]string{"enable"}, need...)...), Summary: summary}
-}
-
 // appendAction appends a when it is not nil.
 func appendAction(list []Action, a *Action) []Action {
 	if a != nil {

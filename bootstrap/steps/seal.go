@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hardbake/hardbake/bootstrap/distro"
 	"github.com/hardbake/hardbake/bootstrap/report"
 	"github.com/hardbake/hardbake/bootstrap/root"
 )
@@ -27,6 +28,13 @@ func (Seal) Name() string { return "seal" }
 // OptIn implements OptIn: seal is never part of a plain bake or audit.
 func (Seal) OptIn() bool { return true }
 
+// Random seeds saved by the build machine: systemd-random-seed's, and the
+// urandom init script's on SysV.
+const (
+	systemdRandomSeed = "/var/lib/systemd/random-seed"
+	sysvRandomSeed    = "/var/lib/urandom/random-seed"
+)
+
 // buildUserUnit removes the build user at the image's first boot when it
 // cannot be removed now (Packer is logged in as that user while sealing).
 const buildUserUnit = "/etc/systemd/system/hardbake-remove-build-user.service"
@@ -42,21 +50,35 @@ func (s Seal) ops(env *Env) []sealOp {
 	for _, k := range keys {
 		ops = append(ops, sealOp{Kind: "remove", Path: k, Why: "SSH host key: each machine makes its own at first boot"})
 	}
-	if data, err := r.ReadFile("/etc/machine-id"); err != nil || len(data) > 0 {
-		ops = append(ops, sealOp{Kind: "truncate", Path: "/etc/machine-id", Why: "empty machine-id: systemd generates one at first boot"})
+	if env.Distro.ServiceManager == distro.Systemd {
+		if data, err := r.ReadFile("/etc/machine-id"); err != nil || len(data) > 0 {
+			ops = append(ops, sealOp{Kind: "truncate", Path: "/etc/machine-id", Why: "empty machine-id: systemd generates one at first boot"})
+		}
+	} else if fi, err := r.Lstat("/etc/machine-id"); err == nil && fi.Mode().IsRegular() {
+		// Without systemd nothing fills an empty file at boot (and an empty
+		// one is an invalid id to D-Bus): remove it instead; D-Bus's init
+		// script makes a new id (dbus-uuidgen --ensure) where D-Bus is used.
+		ops = append(ops, sealOp{Kind: "remove", Path: "/etc/machine-id", Why: "machine-id: no systemd fills an empty one, so none at all"})
 	}
 	if fi, err := r.Lstat("/var/lib/dbus/machine-id"); err == nil && fi.Mode().IsRegular() {
 		ops = append(ops, sealOp{Kind: "remove", Path: "/var/lib/dbus/machine-id", Why: "D-Bus copy of the machine-id"})
 	}
-	if r.Exists("/var/lib/systemd/random-seed") {
+	if r.Exists(systemdRandomSeed) {
 		// On a live build VM systemd-random-seed.service writes the file
 		// again when it stops, i.e. at the shutdown that ends the build (the
 		// e2e packer build's offline audit found it back). Stopping it now
 		// saves the seed once; the removal below is then final.
-		if env.Live() && (r.Exists("/lib/systemd/system/systemd-random-seed.service") || r.Exists("/usr/lib/systemd/system/systemd-random-seed.service")) {
+		if env.Live() && env.Distro.ServiceManager == distro.Systemd &&
+			(r.Exists("/lib/systemd/system/systemd-random-seed.service") || r.Exists("/usr/lib/systemd/system/systemd-random-seed.service")) {
 			ops = append(ops, sealOp{Kind: "run", Cmd: []string{"systemctl", "stop", "systemd-random-seed.service"}, Why: "save the random seed now, not again at shutdown"})
 		}
-		ops = append(ops, sealOp{Kind: "remove", Path: "/var/lib/systemd/random-seed", Why: "random seed must not be shared by machines"})
+		ops = append(ops, sealOp{Kind: "remove", Path: systemdRandomSeed, Why: "random seed must not be shared by machines"})
+	}
+	// SysV's urandom init script keeps its own seed (and makes a new one at
+	// the next boot when it is missing). On a live SysV build VM its stop at
+	// shutdown writes the file again: seal such images offline (--root).
+	if r.Exists(sysvRandomSeed) {
+		ops = append(ops, sealOp{Kind: "remove", Path: sysvRandomSeed, Why: "random seed (SysV urandom) must not be shared by machines"})
 	}
 	walkFiles(r, "/var/log", func(p string, info fs.FileInfo) {
 		if op := logOp(p, info.Size()); op != nil && !kept(p, env.Keep) {
@@ -268,10 +290,15 @@ func (s Seal) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 	case len(mid) > 0:
 		midState = "set"
 	}
+	midWant := "empty"
+	if env.Distro.ServiceManager != distro.Systemd {
+		midWant = "missing" // nothing but systemd fills an empty file
+	}
+	seed := env.Root.Exists(systemdRandomSeed) || env.Root.Exists(sysvRandomSeed)
 	checks := []report.Check{
 		check("seal.ssh_host_keys", "none", map[bool]string{true: "none", false: strings.Join(keys, " ")}[len(keys) == 0]),
-		check("seal.machine_id", "empty", midState),
-		check("seal.random_seed", "absent", map[bool]string{true: "present", false: "absent"}[env.Root.Exists("/var/lib/systemd/random-seed")]),
+		check("seal.machine_id", midWant, midState),
+		check("seal.random_seed", "absent", map[bool]string{true: "present", false: "absent"}[seed]),
 	}
 	if name := env.Profile.Seal.RemoveUser; name != "" {
 		passwd, _ := env.Root.ReadFile("/etc/passwd")

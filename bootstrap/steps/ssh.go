@@ -259,6 +259,12 @@ func blockLines(text string) (first, last int) {
 // address family live in ssh.socket (generated from sshd_config by
 // sshd-socket-generator), so the generator must rerun and the socket restart.
 // The socket is never masked: that breaks release upgrades.
+// On SysV, Debian's init script's try-restart checks the configuration with
+// sshd -t and restarts sshd only when it runs (open sessions survive: only
+// the listener restarts). Its reload would do the same for a running sshd,
+// but fails when sshd is not running yet, as when hardbake firstboot applies
+// host data early in the boot: its sshd -t needs /run/sshd, which only
+// start, restart and try-restart create.
 func reloadSSH(d distro.Info) []Action {
 	run := func(summary, name string, args ...string) Action {
 		return Action{Kind: "run", Summary: summary, Cmd: runner.Cmd{Name: name, Args: args}}
@@ -275,7 +281,7 @@ func reloadSSH(d distro.Info) []Action {
 	case distro.OpenRC:
 		return []Action{run("reload sshd", "rc-service", d.SSHService, "reload")}
 	default:
-		return []Action{run("reload sshd", "service", d.SSHService, "reload")}
+		return []Action{run("restart sshd if it runs", "service", d.SSHService, "try-restart")}
 	}
 }
 

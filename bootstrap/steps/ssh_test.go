@@ -180,7 +180,7 @@ func TestReloadCommands(t *testing.T) {
 		{distro.Info{SSHService: "sshd", ServiceManager: distro.Systemd}, []string{"systemctl try-reload-or-restart sshd.service"}},
 		{distro.Info{SSHService: "ssh", SSHSocket: "ssh.socket", ServiceManager: distro.Systemd},
 			[]string{"systemctl daemon-reload", "systemctl try-restart ssh.socket", "systemctl try-reload-or-restart ssh.service"}},
-		{distro.Info{SSHService: "ssh", ServiceManager: distro.SysV}, []string{"service ssh reload"}},
+		{distro.Info{SSHService: "ssh", ServiceManager: distro.SysV}, []string{"service ssh try-restart"}},
 		{distro.Info{SSHService: "sshd", ServiceManager: distro.OpenRC}, []string{"rc-service sshd reload"}},
 	}
 	for _, c := range cases {

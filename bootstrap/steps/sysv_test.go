@@ -20,8 +20,11 @@ import (
 // with sysvinit-core instead of systemd (scripts/build-root-sysv.sh), in a
 // chroot: detection, the ssh step validated by its sshd, the reload command
 // run for real (Debian's init script checks the configuration with sshd -t
-// before it signals sshd, so a broken configuration makes it fail), and the
-// first-boot init script ordered by insserv before ssh.
+// before it restarts sshd, so a broken configuration makes it fail; with no
+// sshd running and no /run/sshd, as at first boot, it succeeds and does
+// nothing), the first-boot init script ordered by insserv before ssh, and
+// the firewall's init script ordered before the network. The whole bake on
+// this root, booted, is cmd/hardbake's TestSysVBoot.
 func TestSysVDebianRoot(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real Debian root: not in -short")
@@ -49,7 +52,7 @@ func TestSysVDebianRoot(t *testing.T) {
 	for _, a := range reloadSSH(d) {
 		reload = append(reload, a.Cmd.String())
 	}
-	if !slices.Equal(reload, []string{"service ssh reload"}) {
+	if !slices.Equal(reload, []string{"service ssh try-restart"}) {
 		t.Fatalf("reload plan %q", reload)
 	}
 	if _, err := (SSH{}).Apply(ctx, env); err != nil {
@@ -63,9 +66,9 @@ func TestSysVDebianRoot(t *testing.T) {
 	if strings.Join(got["port"], " ") != "2222" || strings.Join(got["passwordauthentication"], " ") != "no" {
 		t.Errorf("sshd -T: port %v passwordauthentication %v", got["port"], got["passwordauthentication"])
 	}
-	// A running sshd has made /run/sshd, which the script's sshd -t needs;
-	// in the chroot nothing ran, so provide it.
-	os.MkdirAll(filepath.Join(dir, "run/sshd"), 0o755)
+	// Like at first boot: no sshd runs and /run/sshd (which sshd -t needs)
+	// does not exist yet.
+	os.RemoveAll(filepath.Join(dir, "run/sshd"))
 	for _, a := range reloadSSH(d) {
 		if _, err := env.Run.Run(ctx, a.Cmd); err != nil {
 			t.Fatalf("%s in the SysV root: %v", a.Cmd, err)
@@ -73,8 +76,8 @@ func TestSysVDebianRoot(t *testing.T) {
 	}
 	bad := filepath.Join(dir, "etc/ssh/sshd_config.d/99-broken.conf")
 	os.WriteFile(bad, []byte("NoSuchOption yes\n"), 0o644)
-	if _, err := env.Run.Run(ctx, runner.Cmd{Name: "service", Args: []string{"ssh", "reload"}}); err == nil {
-		t.Errorf("service ssh reload accepted a broken configuration: it does not validate")
+	if _, err := env.Run.Run(ctx, reloadSSH(d)[0].Cmd); err == nil {
+		t.Errorf("%s accepted a broken configuration: it does not validate", reloadSSH(d)[0].Cmd)
 	}
 	os.Remove(bad)
 
@@ -85,12 +88,7 @@ func TestSysVDebianRoot(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o755 {
 		t.Fatalf("init script: %v", err)
 	}
-	links, _ := filepath.Glob(filepath.Join(dir, "etc/rc2.d/S*"))
-	order := map[string]int{}
-	for i, l := range links { // glob sorts: the boot order
-		name := filepath.Base(l)[3:]
-		order[name] = i + 1
-	}
+	links, order := bootOrder(dir, "rc2.d")
 	if order[FirstbootInitName] == 0 || order["ssh"] == 0 || order[FirstbootInitName] >= order["ssh"] {
 		t.Errorf("rc2.d does not start %s before ssh: %v", FirstbootInitName, links)
 	}
@@ -112,4 +110,37 @@ func TestSysVDebianRoot(t *testing.T) {
 	if out, err := exec.Command("chroot", dir, FirstbootInitScript, "start").CombinedOutput(); err != nil {
 		t.Errorf("%s start with the marker: %v %s", FirstbootInitScript, err, out)
 	}
+
+	// The firewall's script: in the boot sequence (rcS), before networking.
+	fw, err := initScriptActions(env, NftablesInitName, nftablesInitScriptText("/etc/nftables.conf"), "script", "enable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Execute(ctx, env, fw); err != nil {
+		t.Fatal(err)
+	}
+	links, order = bootOrder(dir, "rcS.d")
+	if order[NftablesInitName] == 0 || order["networking"] == 0 || order[NftablesInitName] >= order["networking"] {
+		t.Errorf("rcS.d does not start %s before networking: %v", NftablesInitName, links)
+	}
+	if c := initScriptCheck(env, "firewall.init_script", NftablesInitName, nftablesInitScriptText("/etc/nftables.conf")); !c.OK {
+		t.Errorf("%s: %s", c.ID, c.Got)
+	}
+	if !unitEnabled(env, "nftables.service") {
+		t.Errorf("nftables.service not enabled as %s", NftablesInitName)
+	}
+	if again, _ := initScriptActions(env, NftablesInitName, nftablesInitScriptText("/etc/nftables.conf"), "script", "enable"); len(again) != 0 {
+		t.Errorf("second plan: %v", Changes(again))
+	}
+}
+
+// bootOrder lists the start links of an rc directory in boot order (glob
+// sorts them) and numbers each script's position from 1.
+func bootOrder(dir, rc string) ([]string, map[string]int) {
+	links, _ := filepath.Glob(filepath.Join(dir, "etc", rc, "S*"))
+	order := map[string]int{}
+	for i, l := range links {
+		order[filepath.Base(l)[3:]] = i + 1
+	}
+	return links, order
 }

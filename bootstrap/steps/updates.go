@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/hardbake/hardbake/bootstrap/distro"
 	"github.com/hardbake/hardbake/bootstrap/report"
 	"github.com/hardbake/hardbake/bootstrap/runner"
 )
@@ -26,6 +27,11 @@ func (Updates) autoPackages(env *Env) []string {
 	}
 	switch env.Distro.PackageManager {
 	case "apt":
+		if env.Distro.ServiceManager != distro.Systemd {
+			// No apt-daily timers without systemd: cron runs apt's daily
+			// job (/etc/cron.daily/apt-compat), and minimal roots lack it.
+			return []string{"unattended-upgrades", "cron"}
+		}
 		return []string{"unattended-upgrades"}
 	case "dnf":
 		return []string{dnfAutomaticFor(env.Distro).Package}

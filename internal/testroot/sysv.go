@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // SysVScriptRel builds the Debian 12 root with SysV init (sysvinit-core).
@@ -51,7 +52,8 @@ func BuildSysV(logf func(format string, args ...any)) (string, error) {
 
 // DebianSysV returns a fresh, writable copy of the cached SysV Debian 12 root
 // in t.TempDir(). It skips when not root, or when mmdebstrap is missing and
-// nothing is cached.
+// nothing is cached. The root boots too (kernel, initramfs, ifupdown): see
+// scripts/build-root-sysv.sh.
 func DebianSysV(t testing.TB) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
@@ -69,8 +71,10 @@ func DebianSysV(t testing.TB) string {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
+	start := time.Now()
 	if err := Extract(tar, dir); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("testroot: SysV root extracted to %s in %s", dir, time.Since(start).Round(time.Millisecond))
 	return dir
 }
