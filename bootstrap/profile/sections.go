@@ -39,8 +39,9 @@ var FirewallBackends = []string{"auto", "nftables", "firewalld", "ufw"}
 
 // Seal configures the seal step.
 type Seal struct {
-	OnBake     bool   `yaml:"on_bake"`
-	RemoveUser string `yaml:"remove_user"`
+	OnBake       bool   `yaml:"on_bake"`
+	RemoveUser   string `yaml:"remove_user"`
+	KeepHostname bool   `yaml:"keep_hostname"`
 }
 
 // ProtectedPackages may never be removed by the services step: the way in

@@ -236,3 +236,49 @@ func TestSealSysV(t *testing.T) {
 		}
 	}
 }
+
+// TestSealHostname: sealing names the image localhost and drops the build
+// machine's 127.0.1.1 line; seal.keep_hostname keeps both.
+func TestSealHostname(t *testing.T) {
+	hosts := "127.0.0.1\tlocalhost\n127.0.1.1\tbuild-42.example.com build-42\n::1\tlocalhost ip6-localhost ip6-loopback\n# 127.0.1.1 build-42 (a comment stays)\n"
+	for _, keep := range []bool{false, true} {
+		env := sysvEnv(t, distro.Systemd)
+		env.Profile.Seal.KeepHostname = keep
+		os.WriteFile(env.Root.HostPath("/etc/hostname"), []byte("build-42\n"), 0o644)
+		os.WriteFile(env.Root.HostPath("/etc/hosts"), []byte(hosts), 0o644)
+		if _, err := (Seal{}).Apply(context.Background(), env); err != nil {
+			t.Fatal(err)
+		}
+		name, _ := os.ReadFile(env.Root.HostPath("/etc/hostname"))
+		got, _ := os.ReadFile(env.Root.HostPath("/etc/hosts"))
+		wantName, wantHosts := "localhost\n", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n# 127.0.1.1 build-42 (a comment stays)\n"
+		if keep {
+			wantName, wantHosts = "build-42\n", hosts
+		}
+		if string(name) != wantName || string(got) != wantHosts {
+			t.Errorf("keep_hostname %v: /etc/hostname %q, /etc/hosts:\n%s", keep, name, got)
+		}
+		checks, _ := Seal{}.Check(context.Background(), env)
+		for _, c := range checks {
+			if c.ID == "seal.hostname" && !c.OK {
+				t.Errorf("keep_hostname %v: %+v", keep, c)
+			}
+		}
+		// Sealed once, nothing left to do.
+		again, _ := Seal{}.Plan(context.Background(), env)
+		for _, a := range again {
+			if a.Path == "/etc/hostname" || a.Path == "/etc/hosts" {
+				t.Errorf("keep_hostname %v: second seal plans %s %s", keep, a.Kind, a.Path)
+			}
+		}
+	}
+	// A machine that keeps a name fails the check of an image that should not.
+	env := sysvEnv(t, distro.Systemd)
+	os.WriteFile(env.Root.HostPath("/etc/hostname"), []byte("web-1\n"), 0o644)
+	checks, _ := Seal{}.Check(context.Background(), env)
+	for _, c := range checks {
+		if c.ID == "seal.hostname" && (c.OK || c.Got != "web-1") {
+			t.Errorf("named machine: %+v", c)
+		}
+	}
+}

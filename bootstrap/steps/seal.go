@@ -50,6 +50,9 @@ func (s Seal) ops(env *Env) []sealOp {
 	for _, k := range keys {
 		ops = append(ops, sealOp{Kind: "remove", Path: k, Why: "SSH host key: each machine makes its own at first boot"})
 	}
+	if !env.Profile.Seal.KeepHostname {
+		ops = append(ops, hostnameOps(r)...)
+	}
 	if env.Distro.ServiceManager == distro.Systemd {
 		if data, err := r.ReadFile("/etc/machine-id"); err != nil || len(data) > 0 {
 			ops = append(ops, sealOp{Kind: "truncate", Path: "/etc/machine-id", Why: "empty machine-id: systemd generates one at first boot"})
@@ -173,9 +176,31 @@ func (Seal) userOps(env *Env) []sealOp {
 		// the seal — the e2e packer build hung there. With its keys gone and
 		// its password locked, no new login is possible anyway.
 		{Kind: "run", Cmd: []string{"usermod", "--lock", name}, Why: "lock the build user (its session is still open)"},
-		{Kind: "write", Path: buildUserUnit, Why: "remove the build user at first boot"},
+		{Kind: "write", Path: buildUserUnit, Data: []byte(buildUserUnitText(name)), Why: "remove the build user at first boot"},
 		{Kind: "run", Cmd: []string{"systemctl", "enable", path.Base(buildUserUnit)}, Why: "remove the build user at first boot"},
 	}
+}
+
+// hostnameOps name the image UnnamedHost instead of the build machine's
+// name, and drop that name's 127.0.1.1 line from /etc/hosts (firstboot
+// writes the machine's own when host data names it).
+func hostnameOps(r *root.Root) []sealOp {
+	data, err := r.ReadFile("/etc/hostname")
+	if err != nil {
+		return nil
+	}
+	name := strings.TrimSpace(string(data))
+	if name == "" || name == UnnamedHost {
+		return nil
+	}
+	ops := []sealOp{{Kind: "write", Path: "/etc/hostname", Data: []byte(UnnamedHost + "\n"),
+		Why: "host name " + UnnamedHost + " instead of the build machine's " + name + ": each machine is named at first boot"}}
+	if hosts, err := r.ReadFile("/etc/hosts"); err == nil {
+		if text, ok := hostsWithoutName(string(hosts), name); ok {
+			ops = append(ops, sealOp{Kind: "write", Path: "/etc/hosts", Data: []byte(text), Why: "drop the build machine's 127.0.1.1 " + name + " line"})
+		}
+	}
+	return ops
 }
 
 func buildUserUnitText(name string) string {
@@ -227,7 +252,7 @@ func (op sealOp) action(env *Env) Action {
 	case "truncate":
 		a.Kind, a.Data, a.Summary = "write", []byte{}, "empty: "+op.Why
 	case "write":
-		a.Kind, a.Data = "write", []byte(buildUserUnitText(env.Profile.Seal.RemoveUser))
+		a.Kind, a.Data = "write", op.Data
 	default:
 		a.Kind = "remove"
 	}
@@ -258,7 +283,7 @@ func (s Seal) Apply(ctx context.Context, env *Env) ([]report.Change, error) {
 		case "truncate":
 			err = env.Root.WriteFile(op.Path, nil, 0o444, root.RootOwner)
 		case "write":
-			err = env.Root.WriteFile(op.Path, []byte(buildUserUnitText(env.Profile.Seal.RemoveUser)), 0o644, root.RootOwner)
+			err = env.Root.WriteFile(op.Path, op.Data, 0o644, root.RootOwner)
 		case "removeall":
 			err = env.Root.RemoveAll(op.Path)
 		default:
@@ -299,6 +324,7 @@ func (s Seal) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 		check("seal.ssh_host_keys", "none", map[bool]string{true: "none", false: strings.Join(keys, " ")}[len(keys) == 0]),
 		check("seal.machine_id", midWant, midState),
 		check("seal.random_seed", "absent", map[bool]string{true: "present", false: "absent"}[seed]),
+		hostnameCheck(env),
 	}
 	if name := env.Profile.Seal.RemoveUser; name != "" {
 		passwd, _ := env.Root.ReadFile("/etc/passwd")
@@ -363,4 +389,20 @@ func buildUserKeys(env *Env, name string) []string {
 		}
 	}
 	return nil
+}
+
+// hostnameCheck: a sealed image has no machine's name (unless the profile
+// keeps the build host's).
+func hostnameCheck(env *Env) report.Check {
+	data, _ := env.Root.ReadFile("/etc/hostname")
+	got := strings.TrimSpace(string(data))
+	if got == "" {
+		got = UnnamedHost // systemd and Debian's hostname.sh fall back to it
+	}
+	if env.Profile.Seal.KeepHostname {
+		c := check("seal.hostname", got, got)
+		c.Detail = "kept (seal.keep_hostname)"
+		return c
+	}
+	return check("seal.hostname", UnnamedHost, got)
 }

@@ -8,10 +8,34 @@ import (
 
 // sealOp is one thing sealing does to the image.
 type sealOp struct {
-	Kind string // "remove", "removeall", "truncate", "run"
+	Kind string // "remove", "removeall", "truncate", "write", "run"
 	Path string
 	Cmd  []string
+	Data []byte // "write": the new contents
 	Why  string
+}
+
+// UnnamedHost is what a sealed image calls itself until its first boot
+// names it (host data, cloud-init's meta-data, or DHCP under systemd, which
+// treats "localhost" as no name at all).
+const UnnamedHost = "localhost"
+
+// hostsWithoutName drops the 127.0.1.1 line of /etc/hosts (Debian's line for
+// the machine's own name) when it names name, keeping every other line; ok
+// is false when there is nothing to drop.
+func hostsWithoutName(text, name string) (string, bool) {
+	lines := strings.SplitAfter(text, "\n")
+	out := lines[:0]
+	dropped := false
+	for _, l := range lines {
+		f := strings.Fields(l)
+		if len(f) > 1 && f[0] == "127.0.1.1" && (f[1] == name || strings.HasPrefix(f[1], name+".")) {
+			dropped = true
+			continue
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, ""), dropped
 }
 
 // Histories removed from root's and every user's home.

@@ -150,6 +150,13 @@ func TestBakeAllStepsDebianRoots(t *testing.T) {
 			if fi, err := os.Stat(filepath.Join(dir, "etc/machine-id")); err != nil || fi.Size() != 0 {
 				t.Errorf("machine-id: %v %v", fi, err)
 			}
+			// The root was built as "debian": sealed, it is nobody's name.
+			if name, _ := os.ReadFile(filepath.Join(dir, "etc/hostname")); string(name) != "localhost\n" {
+				t.Errorf("sealed /etc/hostname = %q, want localhost", name)
+			}
+			if hosts, _ := os.ReadFile(filepath.Join(dir, "etc/hosts")); strings.Contains(string(hosts), "127.0.1.1") || !strings.Contains(string(hosts), "127.0.0.1\tlocalhost") {
+				t.Errorf("sealed /etc/hosts:\n%s", hosts)
+			}
 			if passwd, _ := os.ReadFile(filepath.Join(dir, "etc/passwd")); strings.Contains(string(passwd), "\npacker:") {
 				t.Error("build user still present")
 			}
