@@ -1,6 +1,8 @@
 package vm
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
 	"fmt"
 	"os"
 	"os/exec"
@@ -206,4 +208,14 @@ func enableUnit(rootDir, unit, target string) error {
 		return nil
 	}
 	return os.Symlink(src, link)
+}
+
+// NewSigner makes a fresh ed25519 key for a test boot: the harness logs in
+// with it (AuthorizeKeys, host data) and nothing else ever sees it.
+func NewSigner() (ssh.Signer, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	return ssh.NewSignerFromKey(priv)
 }

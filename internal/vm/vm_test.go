@@ -3,8 +3,6 @@ package vm_test
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,11 +18,7 @@ import (
 
 func newSigner(t *testing.T) ssh.Signer {
 	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ssh.NewSignerFromKey(priv)
+	s, err := vm.NewSigner()
 	if err != nil {
 		t.Fatal(err)
 	}
