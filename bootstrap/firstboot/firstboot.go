@@ -59,7 +59,7 @@ type MarkerData struct {
 // makes sure host keys exist and warns, and writes no marker, so that host
 // data arriving later (cloud-init write_files + runcmd) is still applied.
 func Run(ctx context.Context, o Options) (*report.Report, error) {
-	env := o.Env
+	env := rememberSSHD(o.Env)
 	rep := &report.Report{Command: "firstboot", Root: env.Root.String(), Distro: env.Distro}
 	finish := func(err error) (*report.Report, error) {
 		if err != nil {

@@ -55,18 +55,24 @@ func ensureSudo(ctx context.Context, env *steps.Env, u host.User) ([]report.Chan
 	if err := env.Root.MkdirAll("/etc/sudoers.d", 0o750, root.RootOwner); err != nil {
 		return nil, err
 	}
+	// One `visudo -c` checks sudoers with every drop-in it includes, ours
+	// too, and their owners and modes. Only when it refuses does each new
+	// file get its own `visudo -c -f`, whose message names the file.
 	check := runner.Cmd{Name: "visudo", Args: []string{"-c", "-q"}}
 	actions = append(actions, steps.Action{
 		Kind: "validate", Summary: "visudo -c accepts the sudoers files", Cmd: check,
 		Validate: func(ctx context.Context) error {
+			_, err := env.Run.Run(ctx, check)
+			if err == nil {
+				return nil
+			}
 			for _, a := range actions {
 				if a.Kind == "write" {
-					if _, err := env.Run.Run(ctx, runner.Cmd{Name: "visudo", Args: []string{"-c", "-q", "-f", a.Path}}); err != nil {
-						return err
+					if _, ferr := env.Run.Run(ctx, runner.Cmd{Name: "visudo", Args: []string{"-c", "-q", "-f", a.Path}}); ferr != nil {
+						return ferr
 					}
 				}
 			}
-			_, err := env.Run.Run(ctx, check)
 			return err
 		},
 	})

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 )
 
 // Cmd is one program invocation, argv style: never a shell string.
@@ -81,19 +82,36 @@ var baseEnv = []string{
 }
 
 // Exec runs commands on this machine; with Chroot set, inside that directory
-// via chroot(8), so the target's own binaries and config are used.
+// (chroot(2) in the child, as chroot(8) does, without starting chroot(8)
+// first: one exec less per command), so the target's own binaries and
+// config are used.
 type Exec struct {
 	Chroot string
 }
 
 // Run implements Runner.
 func (e Exec) Run(ctx context.Context, c Cmd) (Result, error) {
-	name, args := c.Name, c.Args
-	if e.Chroot != "" && e.Chroot != "/" {
-		args = append([]string{e.Chroot, name}, args...)
-		name = "chroot"
+	chrooted := e.Chroot != "" && e.Chroot != "/"
+	// chroot(8)'s exit codes when the program cannot be run.
+	notRunnable := func(code int, why string) (Result, error) {
+		res := Result{ExitCode: code, Stderr: []byte(fmt.Sprintf("chroot: failed to run command '%s': %s", c.Name, why))}
+		return res, &ExitError{Cmd: c, Result: res}
 	}
-	cmd := exec.CommandContext(ctx, name, args...)
+	var cmd *exec.Cmd
+	if chrooted {
+		// The program is looked up in the target's PATH, not the host's;
+		// the kernel resolves it, and its links, inside the new root.
+		p, ok := lookupIn(e.Chroot, c.Name)
+		if !ok {
+			return notRunnable(127, "No such file or directory")
+		}
+		cmd = exec.CommandContext(ctx, p, c.Args...)
+		cmd.Args[0] = c.Name
+		cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: e.Chroot}
+		cmd.Dir = "/"
+	} else {
+		cmd = exec.CommandContext(ctx, c.Name, c.Args...)
+	}
 	cmd.Env = append(append([]string{}, baseEnv...), c.Env...)
 	if c.Stdin != nil {
 		cmd.Stdin = bytes.NewReader(c.Stdin)
@@ -107,10 +125,32 @@ func (e Exec) Run(ctx context.Context, c Cmd) (Result, error) {
 		res.ExitCode = ee.ExitCode()
 		return res, &ExitError{Cmd: c, Result: res}
 	}
+	if chrooted && errors.Is(err, syscall.ENOENT) {
+		return notRunnable(127, "No such file or directory")
+	}
+	if chrooted && errors.Is(err, syscall.EACCES) {
+		return notRunnable(126, "Permission denied")
+	}
 	if err != nil {
 		return res, fmt.Errorf("%s: %w", c, err)
 	}
 	return res, nil
+}
+
+// lookupIn finds name in the PATH of the root dir without following links
+// on the host (an absolute link such as /etc/alternatives/... points into
+// the root, not the host). Names with a slash are the kernel's to find.
+func lookupIn(dir, name string) (string, bool) {
+	if strings.Contains(name, "/") {
+		return name, true
+	}
+	for _, p := range strings.Split(strings.TrimPrefix(baseEnv[0], "PATH="), ":") {
+		fi, err := os.Lstat(strings.TrimSuffix(dir, "/") + p + "/" + name)
+		if err == nil && (fi.Mode()&os.ModeSymlink != 0 || (fi.Mode().IsRegular() && fi.Mode()&0o111 != 0)) {
+			return p + "/" + name, true
+		}
+	}
+	return "", false
 }
 
 // Lookup reports whether a program exists in the target, using the same

@@ -93,14 +93,32 @@ func (c sshCrypto) finding(p profile.SSH) []report.Check {
 		Want: p.Crypto + " algorithms for the target's OpenSSH", Got: "not set: " + c.Skipped}}
 }
 
-// confirmLists tries each list with the target's sshd; a list it rejects for
-// an unknown name is cut down to the names it accepts one by one.
+// confirmLists tries the lists with the target's sshd: all of them in one
+// `sshd -t` (each sshd start loads every host key; one is the common case),
+// and only when that fails for an unknown name each list alone; a list it
+// rejects for an unknown name is cut down to the names it accepts one by one.
 func confirmLists(ctx context.Context, env *Env, lists sshcrypto.Lists) (sshcrypto.Lists, error) {
 	try := func(kind string, algs []string) error {
 		_, err := sshdTest(ctx, env, "-t", "-o", kind+"="+strings.Join(algs, ","))
 		return err
 	}
 	out := sshcrypto.Lists{}
+	var all []string
+	for _, kind := range sshcrypto.KindOrder {
+		if algs := lists[kind]; len(algs) > 0 {
+			out[kind] = algs
+			all = append(all, "-o", kind+"="+strings.Join(algs, ","))
+		}
+	}
+	if len(all) == 0 {
+		return out, nil
+	}
+	if _, err := sshdTest(ctx, env, "-t", all...); err == nil {
+		return out, nil
+	} else if !unknownAlgorithm(err) {
+		return lists, nil // as below
+	}
+	out = sshcrypto.Lists{}
 	for _, kind := range sshcrypto.KindOrder {
 		algs := lists[kind]
 		if len(algs) == 0 {

@@ -5,7 +5,6 @@ package main
 // ssh-keygen and sshd do the work and judge it through chroot.
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -15,13 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hardbake/hardbake/bootstrap/distro"
 	"github.com/hardbake/hardbake/bootstrap/firstboot"
-	"github.com/hardbake/hardbake/bootstrap/host"
-	"github.com/hardbake/hardbake/bootstrap/profile"
-	"github.com/hardbake/hardbake/bootstrap/root"
-	"github.com/hardbake/hardbake/bootstrap/runner"
-	"github.com/hardbake/hardbake/bootstrap/steps"
 	"github.com/hardbake/hardbake/internal/testroot"
 )
 
@@ -309,40 +302,4 @@ func TestFirstbootNoData(t *testing.T) {
 		t.Fatal("marker written without host data")
 	}
 	wantSSHD(t, sshdT(t, dir), map[string]string{"passwordauthentication": "no"})
-}
-
-// BenchmarkFirstboot measures a whole firstboot (host data file, useradd,
-// sudoers with visudo, authorized_keys, hostname, the ssh step with sshd -t
-// and sshd -T, syncfs, marker) on a real Debian 12 root, host keys already
-// present (their generation is excluded). Each iteration undoes the run's
-// account and marker with the root's own userdel.
-func BenchmarkFirstboot(b *testing.B) {
-	if os.Geteuid() != 0 {
-		b.Skip("needs root")
-	}
-	dir := testroot.Debian(b, "bookworm")
-	r, err := root.Dir(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	d, _ := distro.Detect(r)
-	env := &steps.Env{Root: r, Run: runner.Exec{Chroot: dir}, Distro: d, Profile: profile.Default()}
-	if _, err := (steps.SSH{}).Apply(context.Background(), env); err != nil {
-		b.Fatal(err)
-	}
-	cfg := filepath.Join(b.TempDir(), "h.yaml")
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		os.WriteFile(cfg, []byte(hostYAML), 0o600)
-		b.StartTimer()
-		rep, err := firstboot.Run(context.Background(), firstboot.Options{Env: env, Sources: host.Sources{Config: cfg, Root: r}, SkipHostKeys: true})
-		if err != nil || !rep.OK {
-			b.Fatalf("%v %+v", err, rep)
-		}
-		b.StopTimer()
-		exec.Command("chroot", dir, "userdel", "-r", "alice").Run()
-		os.Remove(filepath.Join(dir, firstboot.Marker))
-		b.StartTimer()
-	}
 }

@@ -1,0 +1,122 @@
+package firstboot
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/hardbake/hardbake/bootstrap/root"
+	"github.com/hardbake/hardbake/bootstrap/runner"
+	"github.com/hardbake/hardbake/bootstrap/sshdconfig"
+	"github.com/hardbake/hardbake/bootstrap/steps"
+)
+
+// sshdAnswers is the Runner of one firstboot run: it remembers the answers
+// of the target's sshd to questions that the steps ask more than once and
+// whose answer cannot change in between. Each sshd start in a chroot costs
+// several milliseconds (it loads every host key), and without this a
+// firstboot started sshd 14 times, more than half of its run time:
+//
+//   - `sshd -V` (the binary does not change during a run);
+//   - the ssh step's algorithm probes `sshd -t ... -o Keyword=list`, asked by
+//     its Plan and again by its Check: a list sshd accepted once names only
+//     algorithms this binary knows;
+//   - `sshd -T` while the configuration files and host keys are byte for byte
+//     what they were (the firewall and fail2ban steps read the ports that the
+//     ssh step's check has just printed).
+//
+// Only successful answers are kept. A plain `sshd -t` (the validation after
+// a write) and every other command always run.
+type sshdAnswers struct {
+	runner.Runner
+	root *root.Root
+	memo map[string]runner.Result
+}
+
+// mounterAnswers keeps the inner Runner's Mounter (chroot mounts for package
+// installs) visible through the wrapper.
+type mounterAnswers struct{ *sshdAnswers }
+
+func (m mounterAnswers) WithSystem(ctx context.Context, fn func() error) error {
+	return m.Runner.(runner.Mounter).WithSystem(ctx, fn)
+}
+
+// rememberSSHD returns env with its Runner wrapped in sshdAnswers.
+func rememberSSHD(env *steps.Env) *steps.Env {
+	if env.Run == nil {
+		return env
+	}
+	a := &sshdAnswers{Runner: env.Run, root: env.Root, memo: map[string]runner.Result{}}
+	e := *env
+	e.Run = a
+	if _, ok := env.Run.(runner.Mounter); ok {
+		e.Run = mounterAnswers{a}
+	}
+	return &e
+}
+
+// Run implements runner.Runner.
+func (a *sshdAnswers) Run(ctx context.Context, c runner.Cmd) (runner.Result, error) {
+	key, ok := a.key(c)
+	if !ok {
+		return a.Runner.Run(ctx, c)
+	}
+	if res, ok := a.memo[key]; ok {
+		return res, nil
+	}
+	res, err := a.Runner.Run(ctx, c)
+	if err == nil {
+		a.memo[key] = res
+	}
+	return res, err
+}
+
+// key says whether c is a question that may be answered from memory, and
+// under which key.
+func (a *sshdAnswers) key(c runner.Cmd) (string, bool) {
+	if c.Name != "/usr/sbin/sshd" || len(c.Stdin) > 0 || len(c.Env) > 0 || len(c.Args) == 0 {
+		return "", false
+	}
+	switch {
+	case slices.Equal(c.Args, []string{"-V"}):
+		return c.String(), true
+	case c.Args[0] == "-t" && slices.Contains(c.Args, "-o") && !slices.Contains(c.Args, "-h"):
+		return c.String(), true
+	case c.Args[0] == "-T" && !slices.Contains(c.Args, "-h"):
+		state, err := a.configState()
+		if err != nil {
+			return "", false
+		}
+		return c.String() + "\x00" + state, true
+	}
+	return "", false
+}
+
+// configState fingerprints what `sshd -T` reads: the configuration files
+// (following Include) and the host keys.
+func (a *sshdAnswers) configState() (string, error) {
+	cfg, err := sshdconfig.Load(a.root, steps.SSHDConfig)
+	if err != nil {
+		return "", err
+	}
+	keys, err := a.root.Glob("/etc/ssh/ssh_host_*")
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	for _, f := range append(slices.Clone(cfg.Files), keys...) {
+		data, err := a.root.ReadFile(f)
+		if err != nil {
+			return "", err
+		}
+		fi, err := a.root.Stat(f)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s\x00%v\x00%d\x00", f, fi.Mode(), len(data))
+		h.Write(data)
+	}
+	return strings.ToLower(fmt.Sprintf("%x", h.Sum(nil))), nil
+}

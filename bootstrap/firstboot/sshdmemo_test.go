@@ -1,0 +1,70 @@
+package firstboot
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hardbake/hardbake/bootstrap/host"
+	"github.com/hardbake/hardbake/bootstrap/root"
+	"github.com/hardbake/hardbake/bootstrap/runner"
+)
+
+// TestSSHDAnswers: sshd -V, the algorithm probes and sshd -T (for the same
+// files) start sshd once; the validation sshd -t always runs, a failed
+// answer is asked again, and sshd -T runs again once a file changed.
+func TestSSHDAnswers(t *testing.T) {
+	env, rec := fixtureEnv(t, "debian12")
+	rec.Responses = map[string]runner.Result{
+		"/usr/sbin/sshd -t -f /etc/ssh/sshd_config -o Ciphers=nope": {ExitCode: 255, Stderr: []byte("Bad SSH2 cipher spec 'nope'.")},
+	}
+	run := rememberSSHD(env).Run
+	ctx := context.Background()
+	sshd := func(args ...string) runner.Cmd { return runner.Cmd{Name: "/usr/sbin/sshd", Args: args} }
+	for i := 0; i < 3; i++ {
+		run.Run(ctx, sshd("-V"))
+		run.Run(ctx, sshd("-t", "-f", "/etc/ssh/sshd_config", "-o", "Ciphers=aes256-gcm@openssh.com"))
+		run.Run(ctx, sshd("-t", "-f", "/etc/ssh/sshd_config", "-o", "Ciphers=nope"))
+		run.Run(ctx, sshd("-t", "-f", "/etc/ssh/sshd_config"))
+		run.Run(ctx, sshd("-T", "-f", "/etc/ssh/sshd_config"))
+		run.Run(ctx, runner.Cmd{Name: "visudo", Args: []string{"-c", "-q"}})
+	}
+	if err := env.Root.WriteFile("/etc/ssh/sshd_config", []byte("Port 2222\n"), 0o644, root.RootOwner); err != nil {
+		t.Fatal(err)
+	}
+	run.Run(ctx, sshd("-T", "-f", "/etc/ssh/sshd_config"))
+	count := map[string]int{}
+	for _, c := range rec.Strings() {
+		count[c]++
+	}
+	for c, want := range map[string]int{
+		"/usr/sbin/sshd -V": 1,
+		"/usr/sbin/sshd -t -f /etc/ssh/sshd_config -o Ciphers=aes256-gcm@openssh.com": 1,
+		"/usr/sbin/sshd -t -f /etc/ssh/sshd_config -o Ciphers=nope":                   3,
+		"/usr/sbin/sshd -t -f /etc/ssh/sshd_config":                                   3,
+		"/usr/sbin/sshd -T -f /etc/ssh/sshd_config":                                   2,
+		"visudo -c -q": 3,
+	} {
+		if count[c] != want {
+			t.Errorf("%s ran %d times, want %d (all: %q)", c, count[c], want, rec.Strings())
+		}
+	}
+}
+
+// TestSudoRefused: when visudo -c refuses, each new file is checked on its
+// own (the message names it) and the drop-in does not stay.
+func TestSudoRefused(t *testing.T) {
+	env, rec := fixtureEnv(t, "debian12")
+	rec.Responses = map[string]runner.Result{"visudo -c": {ExitCode: 1, Stderr: []byte("syntax error")}}
+	_, err := ensureSudo(context.Background(), env, host.User{Name: "alice", Sudo: host.SudoNoPasswd})
+	if err == nil || !strings.Contains(err.Error(), "-f /etc/sudoers.d/90-hardbake-alice") {
+		t.Fatalf("err %v", err)
+	}
+	if got := rec.Strings(); !slices.Equal(got, []string{"visudo -c -q", "visudo -c -q -f /etc/sudoers.d/90-hardbake-alice"}) {
+		t.Errorf("commands %q", got)
+	}
+	if env.Root.Exists(userSudoers("alice")) {
+		t.Error("a sudoers file visudo refused stayed")
+	}
+}
