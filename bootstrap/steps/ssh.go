@@ -218,10 +218,13 @@ func (s SSH) Plan(ctx context.Context, env *Env) ([]Action, error) {
 		return nil, nil
 	}
 	if hasSSHD(env) {
+		// -T tests exactly what -t does and also prints the result, which
+		// the check after the change reads: firstboot's runner answers that
+		// second -T from memory while the files are unchanged.
 		actions = append(actions, Action{
-			Kind: "validate", Summary: "sshd -t accepts the new configuration",
-			Cmd:      runner.Cmd{Name: "/usr/sbin/sshd", Args: []string{"-t"}},
-			Validate: func(ctx context.Context) error { _, err := sshdTest(ctx, env, "-t"); return err },
+			Kind: "validate", Summary: "sshd -T accepts the new configuration",
+			Cmd:      runner.Cmd{Name: "/usr/sbin/sshd", Args: []string{"-T"}},
+			Validate: func(ctx context.Context) error { _, err := sshdTest(ctx, env, "-T"); return err },
 		})
 	}
 	if env.Live() {

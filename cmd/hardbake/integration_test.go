@@ -227,7 +227,7 @@ func TestBakeDebianRoots(t *testing.T) {
 
 			// Plan shows the diff and changes nothing.
 			r = hardbake(t, "plan", "--only", "ssh", "--root", dir)
-			if r.code != 0 || !strings.Contains(r.stdout, "+PasswordAuthentication no") || !strings.Contains(r.stdout, "sshd -t") {
+			if r.code != 0 || !strings.Contains(r.stdout, "+PasswordAuthentication no") || !strings.Contains(r.stdout, "sshd -T") {
 				t.Fatalf("plan: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 			}
 			assertSameTree(t, before, treeDigest(t, dir))
