@@ -9,10 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hardbake/hardbake/bootstrap/distro"
 	"github.com/hardbake/hardbake/bootstrap/host"
 	"github.com/hardbake/hardbake/bootstrap/profile"
-	"github.com/hardbake/hardbake/bootstrap/root"
 	"github.com/hardbake/hardbake/bootstrap/runner"
 	"github.com/hardbake/hardbake/bootstrap/steps"
 	"github.com/hardbake/hardbake/internal/testroot"
@@ -23,18 +21,7 @@ const fixtures = "../steps/testdata/roots"
 // fixtureEnv is a private copy of a fixture root with a recording runner.
 func fixtureEnv(t *testing.T, name string) (*steps.Env, *runner.Recorder) {
 	t.Helper()
-	dir := t.TempDir()
-	if out, err := exec.Command("cp", "-a", filepath.Join(fixtures, name)+"/.", dir).CombinedOutput(); err != nil {
-		t.Fatalf("cp: %v %s", err, out)
-	}
-	r, err := root.Dir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := distro.Detect(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, d := testroot.Open(t, testroot.Copy(t, filepath.Join(fixtures, name)))
 	rec := &runner.Recorder{}
 	return &steps.Env{Root: r, Run: rec, Distro: d, Profile: profile.Default()}, rec
 }
@@ -107,14 +94,7 @@ func TestArchWheelDropInWithRealSudo(t *testing.T) {
 	if out := chroot("sudo", "-l", "-U", "alice"); !strings.Contains(out, "not allowed") {
 		t.Fatalf("with Arch's stock sudoers a wheel member may already use sudo: %s", out)
 	}
-	r, err := root.Dir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := distro.Detect(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, d := testroot.Open(t, dir)
 	d.AdminGroup = "wheel" // Arch's, in Debian's root
 	env := &steps.Env{Root: r, Run: runner.Exec{Chroot: dir}, Distro: d, Profile: profile.Default()}
 	if _, err := ensureSudo(context.Background(), env, host.User{Name: "alice", Sudo: host.SudoPassword}); err != nil {

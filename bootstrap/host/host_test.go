@@ -10,10 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/hardbake/hardbake/bootstrap"
 	"github.com/hardbake/hardbake/bootstrap/distro"
-	"github.com/hardbake/hardbake/bootstrap/root"
-	"golang.org/x/crypto/ssh"
+	"github.com/hardbake/hardbake/internal/testroot"
 )
 
 const (
@@ -26,7 +27,6 @@ const (
 // user, the usual groups and shells.
 func fixtureRoot(t testing.TB) *Target {
 	t.Helper()
-	dir := t.TempDir()
 	files := map[string]string{
 		"etc/os-release": "ID=debian\nVERSION_ID=12\n",
 		"etc/passwd": "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n" +
@@ -37,21 +37,7 @@ func fixtureRoot(t testing.TB) *Target {
 		"etc/login.defs": "UID_MIN\t\t\t 1000\nUID_MAX\t\t\t60000\n",
 		"etc/sudoers":    "%sudo\tALL=(ALL:ALL) ALL\n@includedir /etc/sudoers.d\n",
 	}
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	r, err := root.Dir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := distro.Detect(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, d := testroot.Open(t, testroot.Files(t, files))
 	return &Target{Root: r, Distro: d}
 }
 

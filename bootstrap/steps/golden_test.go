@@ -5,15 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/hardbake/hardbake/bootstrap/distro"
 	"github.com/hardbake/hardbake/bootstrap/profile"
-	"github.com/hardbake/hardbake/bootstrap/root"
 	"github.com/hardbake/hardbake/bootstrap/runner"
+	"github.com/hardbake/hardbake/internal/testroot"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden plans in testdata/golden")
@@ -65,26 +63,11 @@ var goldenCases = []struct {
 	}},
 }
 
-// copyTree copies a fixture root, keeping symlinks.
-func copyTree(t *testing.T, src string) string {
-	t.Helper()
-	dst := t.TempDir()
-	if out, err := exec.Command("cp", "-a", src+"/.", dst).CombinedOutput(); err != nil {
-		t.Fatalf("cp: %v %s", err, out)
-	}
-	return dst
-}
-
+// goldenEnv is a private copy of fixture root name with a recorder that
+// answers responses, and the profile prof.
 func goldenEnv(t *testing.T, name, prof string, responses map[string]runner.Result) (*Env, *runner.Recorder) {
 	t.Helper()
-	r, err := root.Dir(copyTree(t, filepath.Join("testdata/roots", name)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := distro.Detect(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, d := testroot.Open(t, testroot.Copy(t, filepath.Join("testdata/roots", name)))
 	p, err := profile.Parse([]byte(prof))
 	if err != nil {
 		t.Fatal(err)

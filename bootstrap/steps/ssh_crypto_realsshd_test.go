@@ -123,7 +123,7 @@ func TestSSHCryptoWinsOverCryptoPolicies(t *testing.T) {
 		t.Skip("real Debian root: not in -short")
 	}
 	dir := testroot.Debian(t, "bookworm")
-	useSSHConfig(t, dir, copyTree(t, filepath.Join("testdata/roots", "fedora41")))
+	useSSHConfig(t, dir, testroot.Copy(t, filepath.Join("testdata/roots", "fedora41")))
 	policy := filepath.Join(dir, "etc/crypto-policies/back-ends/opensshserver.config")
 	os.MkdirAll(filepath.Dir(policy), 0o755)
 	if err := os.WriteFile(policy, []byte(fedoraCryptoPolicy), 0o644); err != nil {

@@ -31,7 +31,7 @@ func TestDistroSSHDConfigsWithRealSSHD(t *testing.T) {
 	debian := testroot.Debian(t, "bookworm")
 	for _, name := range []string{"debian12", "ubuntu2204", "ubuntu2404", "fedora41", "rocky9", "centos9", "alma9", "arch"} {
 		t.Run(name, func(t *testing.T) {
-			fixture := copyTree(t, filepath.Join("testdata/roots", name))
+			fixture := testroot.Copy(t, filepath.Join("testdata/roots", name))
 			useSSHConfig(t, debian, fixture)
 			r, err := root.Dir(debian)
 			if err != nil {

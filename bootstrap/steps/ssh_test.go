@@ -2,37 +2,20 @@ package steps
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/hardbake/hardbake/bootstrap/distro"
 	"github.com/hardbake/hardbake/bootstrap/profile"
-	"github.com/hardbake/hardbake/bootstrap/root"
 	"github.com/hardbake/hardbake/bootstrap/runner"
 	"github.com/hardbake/hardbake/bootstrap/sshdconfig"
+	"github.com/hardbake/hardbake/internal/testroot"
 )
 
 func fixture(t testing.TB, files map[string]string) *Env {
 	t.Helper()
-	dir := t.TempDir()
-	for p, c := range files {
-		full := filepath.Join(dir, p)
-		os.MkdirAll(filepath.Dir(full), 0o755)
-		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	r, err := root.Dir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := distro.Detect(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, d := testroot.Open(t, testroot.Files(t, files))
 	// A recorder: fixture roots have no binaries to run.
 	return &Env{Root: r, Run: &runner.Recorder{}, Distro: d, Profile: profile.Default()}
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/hardbake/hardbake/bootstrap/distro"
 	"github.com/hardbake/hardbake/bootstrap/profile"
-	"github.com/hardbake/hardbake/bootstrap/root"
 	"github.com/hardbake/hardbake/bootstrap/runner"
 	"github.com/hardbake/hardbake/internal/testroot"
 )
@@ -30,14 +29,7 @@ func TestSysVDebianRoot(t *testing.T) {
 		t.Skip("real Debian root: not in -short")
 	}
 	dir := testroot.DebianSysV(t)
-	r, err := root.Dir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := distro.Detect(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, d := testroot.Open(t, dir)
 	if d.ServiceManager != distro.SysV || d.SSHService != "ssh" || d.Family != distro.Debian {
 		t.Fatalf("detected %s", d)
 	}

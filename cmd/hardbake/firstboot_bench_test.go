@@ -28,11 +28,9 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/hardbake/hardbake/bootstrap/distro"
 	"github.com/hardbake/hardbake/bootstrap/firstboot"
 	"github.com/hardbake/hardbake/bootstrap/host"
 	"github.com/hardbake/hardbake/bootstrap/profile"
-	"github.com/hardbake/hardbake/bootstrap/root"
 	"github.com/hardbake/hardbake/bootstrap/runner"
 	"github.com/hardbake/hardbake/bootstrap/steps"
 	"github.com/hardbake/hardbake/internal/testroot"
@@ -200,11 +198,7 @@ func BenchmarkFirstboot(b *testing.B) {
 		b.Skip("needs root")
 	}
 	dir := testroot.Debian(b, "bookworm")
-	r, err := root.Dir(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	d, _ := distro.Detect(r)
+	r, d := testroot.Open(b, dir)
 	run := runner.Exec{Chroot: dir}
 	env := &steps.Env{Root: r, Run: run, Distro: d, Profile: profile.Default()}
 	ctx := context.Background()
@@ -217,7 +211,7 @@ func BenchmarkFirstboot(b *testing.B) {
 	baked := snapshotRoot(b, dir)
 	cfg := filepath.Join(b.TempDir(), "h.yaml")
 	bin := hardbakeBin(b)
-	err = run.WithSystem(ctx, func() error {
+	err := run.WithSystem(ctx, func() error {
 		for _, mode := range []string{"in-process", "process"} {
 			b.Run(mode, func(b *testing.B) {
 				for i := 0; i < b.N; i++ {
