@@ -6,7 +6,12 @@
 // It runs when HARDBAKE_E2E=1 (`make e2e`, part of `make test`), on the
 // suites in $HARDBAKE_E2E_SUITES (default "bookworm"), and ends with the
 // line `e2e: N passed, M failed`. Each check is one subtest; see
-// pipeline_test.go for the list and TestMain for the count.
+// pipeline_test.go for the list and TestMain for the count. The sshd's
+// crypto is judged from the host by ssh-audit and by Go's and OpenSSH's
+// clients (crypto_test.go). HARDBAKE_E2E_LYNIS=1 (`make lynis`, not part of
+// `make test`: minutes per audit under TCG) adds Lynis's hardening index of
+// the hardened image and of the unhardened base image, booted a third time
+// (lynis_test.go).
 //
 // Cost on a 2-core machine without KVM: one packer build and two boots of
 // the built image per suite, each boot with -snapshot so the image stays

@@ -43,6 +43,7 @@ type env struct {
 	image             string // work/image: disk.raw, vmlinuz, initrd.img
 	firstboot         bool   // the bake installs hardbake firstboot
 	numbers           []string
+	lynisAfter        *lynisResult // HARDBAKE_E2E_LYNIS=1: the hardened image's Lynis run
 }
 
 func (e *env) number(t *testing.T, format string, args ...any) {
@@ -149,7 +150,13 @@ func testSuite(t *testing.T, suite string) {
 	}
 
 	first := e.bootChecks(t)
+	if lynisEnabled() {
+		e.lynisHardened(t, first)
+	}
 	e.secondBoot(t, first)
+	if lynisEnabled() {
+		e.lynisBase(t)
+	}
 }
 
 // packerNumbers reads durations out of the -timestamp-ui build log.
@@ -398,6 +405,7 @@ func (e *env) bootChecks(t *testing.T) *booted {
 			t.Fatalf("audit: %v", err)
 		}
 	})
+	e.cryptoChecks(t, v.SSHPort, v.Run, key)
 	if e.firstboot {
 		e.firstbootChecks(t, b)
 	}

@@ -16,14 +16,16 @@ import (
 
 // openssh runs the real OpenSSH client against 127.0.0.1:port as user with
 // key (BatchMode: it never prompts) and returns stdout+stderr and the error.
+// opts come first: ssh keeps the first value of an option, so they override
+// the defaults here (e.g. LogLevel).
 func openssh(key string, port int, user string, opts []string, command string) (string, error) {
-	args := []string{"-p", fmt.Sprint(port), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+	args := append([]string{"-p", fmt.Sprint(port)}, opts...)
+	args = append(args, "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
 		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-		"-o", "ConnectTimeout=20"}
+		"-o", "ConnectTimeout=20")
 	if key != "" {
 		args = append(args, "-i", key)
 	}
-	args = append(args, opts...)
 	args = append(args, user+"@127.0.0.1")
 	if command != "" {
 		args = append(args, command)

@@ -20,6 +20,7 @@ import (
 	"github.com/hardbake/hardbake/bootstrap/profile"
 	"github.com/hardbake/hardbake/bootstrap/root"
 	"github.com/hardbake/hardbake/bootstrap/runner"
+	"github.com/hardbake/hardbake/internal/sshaudit"
 	"github.com/hardbake/hardbake/internal/testroot"
 	"golang.org/x/crypto/ssh"
 )
@@ -279,11 +280,11 @@ func openSSH(addr, keyFile string, opts ...string) (string, error) {
 
 // sshAudit runs ssh-audit against addr, or against the root's stock sshd
 // started for it when addr is empty, and counts its [fail] and [warn]
-// lines. ok is false when ssh-audit is not installed (scripts/deps.sh
-// installs it).
+// lines (internal/sshaudit, shared with the e2e suite). ok is false when
+// ssh-audit is not installed (scripts/deps.sh installs it).
 func sshAudit(t *testing.T, dir string, addr ...string) (fails, warns int, ok bool) {
 	t.Helper()
-	if _, err := exec.LookPath("ssh-audit"); err != nil {
+	if !sshaudit.Installed() {
 		t.Log("ssh-audit not installed: skipping its verdict")
 		return 0, 0, false
 	}
@@ -294,10 +295,10 @@ func sshAudit(t *testing.T, dir string, addr ...string) (fails, warns int, ok bo
 		a = startSSHD(t, dir)
 	}
 	host, port, _ := net.SplitHostPort(a)
-	out, _ := exec.Command("ssh-audit", "-n", "-p", port, host).CombinedOutput() // exits non-zero on any warning
-	fails, warns = strings.Count(string(out), "[fail]"), strings.Count(string(out), "[warn]")
-	if !strings.Contains(string(out), "(kex)") {
-		t.Fatalf("ssh-audit did not reach sshd:\n%s", out)
+	p, _ := strconv.Atoi(port)
+	r, err := sshaudit.Run(context.Background(), host, p, 0)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return fails, warns, true
+	return r.Fails, r.Warns, true
 }
