@@ -295,6 +295,14 @@ func (e *env) bootChecks(t *testing.T) *booted {
 			t.Fatalf("sudo -n true: %v: %s", err, out)
 		}
 	})
+	check(t, "cloud-init finished clean (status done, not degraded; host data on the seed's hardbake.yaml)", func(t *testing.T) {
+		// cloud-init >= 23.4 reports unknown user-data keys as a recoverable
+		// error: status "degraded" and exit 2 from status --wait.
+		out, err := v.Run("cloud-init status --wait --long")
+		if err != nil || !strings.Contains(out, "status: done") {
+			t.Fatalf("cloud-init status: %v\n%s", err, out)
+		}
+	})
 	check(t, "no other admin: the sudo group holds only alice, no cloud default user", func(t *testing.T) {
 		out, err := v.Run("getent group sudo; getent passwd debian; ls /etc/sudoers.d")
 		if !strings.Contains(out, "sudo:x:27:alice\n") || strings.Contains(out, "debian:") || strings.Contains(out, "90-cloud-init-users") {
