@@ -361,10 +361,10 @@ func (e *env) bootChecks(t *testing.T) *booted {
 		if strings.TrimSpace(inside) != "200" {
 			t.Fatalf("the listener does not answer inside the VM: %s", inside)
 		}
-		if got, _ := banner(b.httpPort, "GET / HTTP/1.0\r\n\r\n", 15*time.Second); strings.HasPrefix(got, "HTTP/") {
+		if got, _ := vm.Banner(b.httpPort, "GET / HTTP/1.0\r\n\r\n", 15*time.Second); strings.HasPrefix(got, "HTTP/") {
 			t.Errorf("port 8080 answered from outside: %q", got)
 		}
-		if got, err := banner(v.SSHPort, "", 30*time.Second); !strings.HasPrefix(got, "SSH-2.0-") {
+		if got, err := vm.Banner(v.SSHPort, "", 30*time.Second); !strings.HasPrefix(got, "SSH-2.0-") {
 			t.Errorf("SSH unreachable from outside: %q, %v", got, err)
 		}
 		t.Logf("ruleset:\n%s", run(t, "sudo -n nft list table inet hardbake"))
@@ -431,7 +431,7 @@ func (e *env) fail2ban(t *testing.T, b *booted, key string) {
 	}
 	var got string
 	for i := 0; i < 20; i++ {
-		if got, _ = banner(b.attackPort, "", 10*time.Second); strings.HasPrefix(got, "SSH-2.0-") {
+		if got, _ = vm.Banner(b.attackPort, "", 10*time.Second); strings.HasPrefix(got, "SSH-2.0-") {
 			break
 		}
 		time.Sleep(time.Second)
@@ -473,7 +473,7 @@ func (e *env) fail2ban(t *testing.T, b *booted, key string) {
 	if attempts < 2 {
 		t.Errorf("banned after %d connection: expected the configured max_retry (5) failures first", attempts)
 	}
-	if got, _ := banner(b.attackPort, "", 10*time.Second); strings.HasPrefix(got, "SSH-2.0-") {
+	if got, _ := vm.Banner(b.attackPort, "", 10*time.Second); strings.HasPrefix(got, "SSH-2.0-") {
 		t.Errorf("the banned address still reaches sshd: %q", got)
 	}
 	// The session on the first NIC lives on, and new logins from there work.
@@ -489,7 +489,7 @@ func (e *env) fail2ban(t *testing.T, b *booted, key string) {
 	if strings.Contains(status(), attacker) {
 		t.Errorf("%s still banned after unbanip", attacker)
 	}
-	if got, _ := banner(b.attackPort, "", 15*time.Second); !strings.HasPrefix(got, "SSH-2.0-") {
+	if got, _ := vm.Banner(b.attackPort, "", 15*time.Second); !strings.HasPrefix(got, "SSH-2.0-") {
 		t.Errorf("sshd unreachable from %s after the unban: %q", attacker, got)
 	}
 }

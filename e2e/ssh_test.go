@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -34,25 +33,6 @@ func openssh(key string, port int, user string, opts []string, command string) (
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "ssh", args...).CombinedOutput()
 	return string(out), err
-}
-
-// banner connects to 127.0.0.1:port and returns what the server says first
-// within wait (an SSH server's banner, an HTTP server's nothing).
-func banner(port int, send string, wait time.Duration) (string, error) {
-	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), wait)
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(wait))
-	if send != "" {
-		if _, err := c.Write([]byte(send)); err != nil {
-			return "", err
-		}
-	}
-	buf := make([]byte, 256)
-	n, err := c.Read(buf)
-	return string(buf[:n]), err
 }
 
 // upload writes data to path in the guest over c.
