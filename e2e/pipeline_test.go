@@ -275,14 +275,7 @@ func (e *env) bootChecks(t *testing.T) *booted {
 	b := e.boot(t, "boot1")
 	v := b.v
 	key := filepath.Join(e.work, "alice_key")
-	run := func(t *testing.T, cmd string) string {
-		t.Helper()
-		out, err := v.Run(cmd)
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", cmd, err, out)
-		}
-		return strings.TrimSpace(out)
-	}
+	run := v.MustRun
 
 	check(t, "alice logs in with her key (OpenSSH client)", func(t *testing.T) {
 		out, err := openssh(key, v.SSHPort, "alice", nil, "id -un")

@@ -138,14 +138,7 @@ func TestSysVBoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("boot of the sealed SysV image to alice's SSH login: %s", time.Since(start).Round(100*time.Millisecond))
-	run := func(t *testing.T, cmd string) string {
-		t.Helper()
-		out, err := v.Run(cmd)
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", cmd, err, out)
-		}
-		return strings.TrimSpace(out)
-	}
+	run := v.MustRun
 
 	t.Run("sysvinit is PID 1", func(t *testing.T) {
 		got := strings.Split(run(t, "sudo -n readlink /proc/1/exe; readlink -f /sbin/init; dpkg-query -S /sbin/init; "+

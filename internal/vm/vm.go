@@ -37,6 +37,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -506,4 +507,15 @@ func tailLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// MustRun runs cmd in the guest (over the session of the last WaitSSH) and
+// returns its output without surrounding space; any error fails t.
+func (v *VM) MustRun(t testing.TB, cmd string) string {
+	t.Helper()
+	out, err := v.Run(cmd)
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", cmd, err, out)
+	}
+	return strings.TrimSpace(out)
 }

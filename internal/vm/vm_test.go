@@ -87,15 +87,6 @@ func boot(t *testing.T, ctx context.Context, img image, seed string) *vm.VM {
 	return v
 }
 
-func run(t *testing.T, v *vm.VM, cmd string) string {
-	t.Helper()
-	out, err := v.Run(cmd)
-	if err != nil {
-		t.Fatalf("%s: %v\n%s", cmd, err, out)
-	}
-	return strings.TrimSpace(out)
-}
-
 // systemState waits for boot to finish and returns is-system-running's
 // verdict; when degraded it logs which units failed and why.
 func systemState(t *testing.T, v *vm.VM) string {
@@ -172,7 +163,7 @@ func testBoot(t *testing.T, suite string) {
 		if !wantHostKeys[string(v.HostKey().Marshal())] {
 			t.Errorf("guest presented a host key that is not in the image's /etc/ssh")
 		}
-		t.Logf("uname -r: %s", run(t, v, "uname -r"))
+		t.Logf("uname -r: %s", v.MustRun(t, "uname -r"))
 		state := systemState(t, v)
 		t.Logf("%s without seed: is-system-running %q after %s", suite, state, time.Since(start).Round(100*time.Millisecond))
 		ci, _ := v.Run("cloud-init status")
@@ -233,7 +224,7 @@ users:
 			t.Fatal(err)
 		}
 		t.Logf("%s with NoCloud seed: boot to SSH as the cloud-init user in %s", suite, time.Since(start).Round(100*time.Millisecond))
-		if id := run(t, v, "id -un && sudo -n id -un && hostname"); id != "tester\nroot\nseeded" {
+		if id := v.MustRun(t, "id -un && sudo -n id -un && hostname"); id != "tester\nroot\nseeded" {
 			t.Errorf("id/sudo/hostname = %q", id)
 		}
 		ci, err := v.Run("cloud-init status --wait --long")
