@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -279,6 +280,48 @@ func TestSealHostname(t *testing.T) {
 	for _, c := range checks {
 		if c.ID == "seal.hostname" && (c.OK || c.Got != "web-1") {
 			t.Errorf("named machine: %+v", c)
+		}
+	}
+}
+
+// TestSealDeferredUserRemoval: a build user still logged in is removed at
+// first boot by a systemd unit, or on SysV by an init script ordered before
+// ssh that removes itself; no systemctl on SysV.
+func TestSealDeferredUserRemoval(t *testing.T) {
+	for _, sm := range []distro.ServiceManager{distro.Systemd, distro.SysV} {
+		env := sysvEnv(t, sm)
+		ops := deferredUserRemoval(env, &Account{Name: "packer", UID: 1000, Home: "/home/packer"})
+		var cmds, writes []string
+		for _, op := range ops {
+			switch op.Kind {
+			case "run":
+				cmds = append(cmds, strings.Join(op.Cmd, " "))
+			case "write":
+				writes = append(writes, op.Path)
+				if sm == distro.SysV && (op.Mode != 0o755 || !strings.Contains(string(op.Data), "X-Start-Before:    ssh") ||
+					!strings.Contains(string(op.Data), "userdel -r packer") || !strings.Contains(string(op.Data), "update-rc.d -f hardbake-remove-build-user remove")) {
+					t.Errorf("SysV script %o:\n%s", op.Mode, op.Data)
+				}
+			}
+		}
+		want := []string{"usermod --lock packer", "systemctl enable hardbake-remove-build-user.service"}
+		wantWrite := []string{buildUserUnit}
+		if sm == distro.SysV {
+			want = []string{"usermod --lock packer", "update-rc.d hardbake-remove-build-user defaults"}
+			wantWrite = []string{buildUserScript}
+		}
+		if !slices.Equal(cmds, want) || !slices.Equal(writes, wantWrite) {
+			t.Errorf("%v: runs %q writes %q, want %q %q", sm, cmds, writes, want, wantWrite)
+		}
+		// Applied, it is pending: the check says so and a second seal adds nothing.
+		for _, op := range ops {
+			if op.Kind == "write" {
+				os.MkdirAll(filepath.Dir(env.Root.HostPath(op.Path)), 0o755)
+				os.WriteFile(env.Root.HostPath(op.Path), op.Data, 0o755)
+			}
+		}
+		if !buildUserRemovalPending(env) || deferredUserRemoval(env, &Account{Name: "packer", Home: "/home/packer"}) != nil {
+			t.Errorf("%v: not pending after the first seal", sm)
 		}
 	}
 }

@@ -165,10 +165,18 @@ func (Seal) userOps(env *Env) []sealOp {
 	if !env.Live() || !userHasProcesses("/proc", acct.UID) {
 		return []sealOp{{Kind: "run", Cmd: []string{"userdel", "-r", name}, Why: "remove the build user " + name}}
 	}
-	if env.Root.Exists(buildUserUnit) {
+	return deferredUserRemoval(env, acct)
+}
+
+// deferredUserRemoval removes a build user that is still logged in (Packer's
+// session runs the seal) at the image's first boot instead: a systemd unit,
+// or on SysV an LSB init script ordered before ssh; either removes itself.
+func deferredUserRemoval(env *Env, acct *Account) []sealOp {
+	if buildUserRemovalPending(env) {
 		return nil
 	}
-	return []sealOp{
+	name := acct.Name
+	ops := []sealOp{
 		{Kind: "removeall", Path: path.Join(acct.Home, ".ssh"), Why: "the build user's keys"},
 		// Password locked, but no account expiry: an expired account fails
 		// sudo's PAM account check even with NOPASSWD, and Packer's
@@ -176,9 +184,47 @@ func (Seal) userOps(env *Env) []sealOp {
 		// the seal — the e2e packer build hung there. With its keys gone and
 		// its password locked, no new login is possible anyway.
 		{Kind: "run", Cmd: []string{"usermod", "--lock", name}, Why: "lock the build user (its session is still open)"},
-		{Kind: "write", Path: buildUserUnit, Data: []byte(buildUserUnitText(name)), Why: "remove the build user at first boot"},
-		{Kind: "run", Cmd: []string{"systemctl", "enable", path.Base(buildUserUnit)}, Why: "remove the build user at first boot"},
 	}
+	if env.Distro.ServiceManager == distro.SysV {
+		return append(ops,
+			sealOp{Kind: "write", Path: buildUserScript, Data: []byte(buildUserScriptText(name)), Mode: 0o755, Why: "remove the build user at first boot"},
+			sealOp{Kind: "run", Cmd: []string{"update-rc.d", path.Base(buildUserScript), "defaults"}, Why: "remove the build user at first boot"})
+	}
+	return append(ops,
+		sealOp{Kind: "write", Path: buildUserUnit, Data: []byte(buildUserUnitText(name)), Why: "remove the build user at first boot"},
+		sealOp{Kind: "run", Cmd: []string{"systemctl", "enable", path.Base(buildUserUnit)}, Why: "remove the build user at first boot"})
+}
+
+// buildUserRemovalPending: a unit or init script will remove the build user.
+func buildUserRemovalPending(env *Env) bool {
+	return env.Root.Exists(buildUserUnit) || env.Root.Exists(buildUserScript)
+}
+
+// buildUserScript is deferredUserRemoval's init script on SysV.
+const buildUserScript = "/etc/init.d/hardbake-remove-build-user"
+
+func buildUserScriptText(name string) string {
+	return fmt.Sprintf(`#!/bin/sh
+### BEGIN INIT INFO
+# Provides:          %[2]s
+# Required-Start:    $local_fs
+# Required-Stop:
+# X-Start-Before:    ssh
+# Default-Start:     2 3 4 5
+# Default-Stop:
+# Short-Description: remove the image build user %[1]s
+### END INIT INFO
+# Written by hardbake seal: the build user %[1]s was logged in while the image
+# was sealed, so it is removed at the first boot of the image instead.
+case "$1" in
+start)
+	userdel -r %[1]s
+	update-rc.d -f %[2]s remove
+	rm -f %[3]s
+	;;
+esac
+exit 0
+`, name, path.Base(buildUserScript), buildUserScript)
 }
 
 // hostnameOps name the image UnnamedHost instead of the build machine's
@@ -252,7 +298,7 @@ func (op sealOp) action(env *Env) Action {
 	case "truncate":
 		a.Kind, a.Data, a.Summary = "write", []byte{}, "empty: "+op.Why
 	case "write":
-		a.Kind, a.Data = "write", op.Data
+		a.Kind, a.Data, a.Mode = "write", op.Data, op.Mode
 	default:
 		a.Kind = "remove"
 	}
@@ -283,7 +329,11 @@ func (s Seal) Apply(ctx context.Context, env *Env) ([]report.Change, error) {
 		case "truncate":
 			err = env.Root.WriteFile(op.Path, nil, 0o444, root.RootOwner)
 		case "write":
-			err = env.Root.WriteFile(op.Path, op.Data, 0o644, root.RootOwner)
+			mode := op.Mode
+			if mode == 0 {
+				mode = 0o644
+			}
+			err = env.Root.WriteFile(op.Path, op.Data, mode, root.RootOwner)
 		case "removeall":
 			err = env.Root.RemoveAll(op.Path)
 		default:
@@ -331,7 +381,7 @@ func (s Seal) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 		state := "absent"
 		if strings.Contains("\n"+string(passwd), "\n"+name+":") {
 			state = "present"
-			if env.Root.Exists(buildUserUnit) {
+			if buildUserRemovalPending(env) {
 				state = "removed at first boot"
 			}
 		}

@@ -11,7 +11,8 @@ type sealOp struct {
 	Kind string // "remove", "removeall", "truncate", "write", "run"
 	Path string
 	Cmd  []string
-	Data []byte // "write": the new contents
+	Data []byte      // "write": the new contents
+	Mode fs.FileMode // "write": a new file's mode (0: 0644)
 	Why  string
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hardbake/hardbake/bootstrap/distro"
 	"github.com/hardbake/hardbake/bootstrap/profile"
+	"github.com/hardbake/hardbake/bootstrap/root"
 	"github.com/hardbake/hardbake/bootstrap/runner"
 	"github.com/hardbake/hardbake/internal/testroot"
 )
@@ -123,6 +124,42 @@ func TestSysVDebianRoot(t *testing.T) {
 	}
 	if again, _ := initScriptActions(env, NftablesInitName, nftablesInitScriptText("/etc/nftables.conf"), "script", "enable"); len(again) != 0 {
 		t.Errorf("second plan: %v", Changes(again))
+	}
+
+	// A build user still logged in at a live seal: the init script that
+	// removes it at first boot is ordered before ssh by the root's insserv,
+	// and when it runs it removes the user, its links and itself.
+	chroot := func(args ...string) (string, error) {
+		out, err := exec.Command("chroot", append([]string{dir}, args...)...).CombinedOutput()
+		return string(out), err
+	}
+	if out, err := chroot("useradd", "-m", "packer"); err != nil {
+		t.Fatalf("useradd: %v %s", err, out)
+	}
+	for _, op := range deferredUserRemoval(env, &Account{Name: "packer", Home: "/home/packer"}) {
+		switch op.Kind {
+		case "write":
+			if err := env.Root.WriteFile(op.Path, op.Data, op.Mode, root.RootOwner); err != nil {
+				t.Fatal(err)
+			}
+		case "run":
+			if out, err := chroot(op.Cmd...); err != nil {
+				t.Fatalf("%v: %v %s", op.Cmd, err, out)
+			}
+		}
+	}
+	links, order = bootOrder(dir, "rc2.d")
+	if name := "hardbake-remove-build-user"; order[name] == 0 || order[name] >= order["ssh"] {
+		t.Errorf("rc2.d does not start %s before ssh: %v", name, links)
+	}
+	if out, err := chroot(buildUserScript, "start"); err != nil {
+		t.Fatalf("%s start: %v %s", buildUserScript, err, out)
+	}
+	if out, _ := chroot("getent", "passwd", "packer"); out != "" || env.Root.Exists("/home/packer") || env.Root.Exists(buildUserScript) {
+		t.Errorf("after the script: passwd %q, home or script still there", out)
+	}
+	if links, _ := filepath.Glob(filepath.Join(dir, "etc/rc?.d/*hardbake-remove-build-user")); len(links) > 0 {
+		t.Errorf("links left: %v", links)
 	}
 }
 
