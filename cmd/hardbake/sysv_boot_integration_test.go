@@ -30,15 +30,6 @@ const (
 	sysvHostProfile = "ssh:\n  address_family: inet\n"
 )
 
-func newTestSigner(t *testing.T) ssh.Signer {
-	t.Helper()
-	s, err := vm.NewSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // TestSysVBoot bakes the SysV root (scripts/build-root-sysv.sh) offline,
 // boots it and checks every step's result in the running system: SysV is
 // PID 1, first boot ran before sshd, sshd is hardened, the firewall was
@@ -83,7 +74,7 @@ func TestSysVBoot(t *testing.T) {
 	}
 
 	// Host data for first boot: alice with a key, IPv4 only.
-	alice := newTestSigner(t)
+	alice := vm.NewSigner(t)
 	writeSecret(t, filepath.Join(dir, "etc/hardbake/host.yaml"), fmt.Sprintf(
 		"user:\n  name: alice\n  sudo: nopasswd\n  authorized_keys:\n    - %s\nssh:\n  address_family: inet\n",
 		bytes.TrimSpace(ssh.MarshalAuthorizedKey(alice.PublicKey()))))
@@ -253,7 +244,7 @@ func TestSysVBoot(t *testing.T) {
 		if !strings.HasPrefix(got, "SSH-2.0-") {
 			t.Fatalf("sshd not reachable through the attacker NIC: %q", got)
 		}
-		mallory := newTestSigner(t)
+		mallory := vm.NewSigner(t)
 		banned := false
 		attempts := 0
 		for ; attempts < 20 && !banned; attempts++ {

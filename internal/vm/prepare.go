@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"testing"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -211,11 +212,17 @@ func enableUnit(rootDir, unit, target string) error {
 }
 
 // NewSigner makes a fresh ed25519 key for a test boot: the harness logs in
-// with it (AuthorizeKeys, host data) and nothing else ever sees it.
-func NewSigner() (ssh.Signer, error) {
+// with it (AuthorizeKeys, host data) and nothing else ever sees it. A
+// failure fails t.
+func NewSigner(t testing.TB) ssh.Signer {
+	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
-	return ssh.NewSignerFromKey(priv)
+	s, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -16,15 +16,6 @@ import (
 	"github.com/hardbake/hardbake/internal/vm"
 )
 
-func newSigner(t *testing.T) ssh.Signer {
-	t.Helper()
-	s, err := vm.NewSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // image is a bootable disk plus its kernel and initrd.
 type image struct {
 	root, disk, kernel, initrd string
@@ -147,7 +138,7 @@ func TestBoot(t *testing.T) {
 }
 
 func testBoot(t *testing.T, suite string) {
-	rootSigner := newSigner(t)
+	rootSigner := vm.NewSigner(t)
 	img := buildImage(t, suite, rootSigner.PublicKey(), false)
 	wantHostKeys := hostKeys(t, img.root)
 
@@ -202,7 +193,7 @@ func testBoot(t *testing.T, suite string) {
 	}
 
 	t.Run("nocloud-seed", func(t *testing.T) {
-		userSigner := newSigner(t)
+		userSigner := vm.NewSigner(t)
 		userData := fmt.Sprintf(`#cloud-config
 manage_etc_hosts: true
 users:
