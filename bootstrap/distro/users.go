@@ -69,3 +69,22 @@ func UIDRangeFromLoginDefs(text string) UIDRange {
 	}
 	return r
 }
+
+// ColonFile parses passwd(5)/group(5) style files: name -> fields (the
+// first entry of a name wins; lines with fewer than nfields are skipped).
+func ColonFile(text string, nfields int) map[string][]string {
+	out := map[string][]string{}
+	for _, line := range strings.Split(text, "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Split(line, ":")
+		if len(f) < nfields {
+			continue
+		}
+		if _, dup := out[f[0]]; !dup {
+			out[f[0]] = f
+		}
+	}
+	return out
+}

@@ -29,7 +29,7 @@ func (t *Target) facts() (*targetFacts, error) {
 	if err != nil {
 		return nil, err
 	}
-	for name, fields := range colonFile(string(passwd), 7) {
+	for name, fields := range distro.ColonFile(string(passwd), 7) {
 		uid, _ := strconv.Atoi(fields[2])
 		f.users[name] = uid
 	}
@@ -37,7 +37,7 @@ func (t *Target) facts() (*targetFacts, error) {
 	if err != nil {
 		return nil, err
 	}
-	for name, fields := range colonFile(string(group), 4) {
+	for name, fields := range distro.ColonFile(string(group), 4) {
 		gid, _ := strconv.Atoi(fields[2])
 		f.groups[name] = gid
 	}
@@ -51,22 +51,4 @@ func (t *Target) facts() (*targetFacts, error) {
 	f.uids = distro.UIDRangeFromLoginDefs(string(defs))
 	f.sudo = t.Root.Exists("/etc/sudoers")
 	return f, nil
-}
-
-// colonFile parses passwd(5)/group(5) style files: name -> fields.
-func colonFile(text string, nfields int) map[string][]string {
-	out := map[string][]string{}
-	for _, line := range strings.Split(text, "\n") {
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		f := strings.Split(line, ":")
-		if len(f) < nfields {
-			continue
-		}
-		if _, dup := out[f[0]]; !dup {
-			out[f[0]] = f
-		}
-	}
-	return out
 }

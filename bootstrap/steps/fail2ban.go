@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hardbake/hardbake/bootstrap/distro"
 	"github.com/hardbake/hardbake/bootstrap/report"
 	"github.com/hardbake/hardbake/bootstrap/root"
 )
@@ -175,12 +176,9 @@ func authLogAction(env *Env, path string) *Action {
 // groupID is name's gid in the root's /etc/group, or 0 (root) when missing.
 func groupID(env *Env, name string) int {
 	data, _ := env.Root.ReadFile("/etc/group")
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Split(line, ":")
-		if len(f) >= 3 && f[0] == name {
-			if gid, err := strconv.Atoi(f[2]); err == nil {
-				return gid
-			}
+	if f, ok := distro.ColonFile(string(data), 3)[name]; ok {
+		if gid, err := strconv.Atoi(f[2]); err == nil {
+			return gid
 		}
 	}
 	return 0
