@@ -72,19 +72,42 @@ func UIDRangeFromLoginDefs(text string) UIDRange {
 
 // ColonFile parses passwd(5)/group(5) style files: name -> fields (the
 // first entry of a name wins; lines with fewer than nfields are skipped).
+// Callers that walk the entries and need the file's order use ColonEntries.
 func ColonFile(text string, nfields int) map[string][]string {
 	out := map[string][]string{}
+	for _, f := range ColonEntries(text, nfields) {
+		out[f[0]] = f
+	}
+	return out
+}
+
+// ColonEntries parses passwd(5)/group(5) style files into their entries in
+// file order, each split at ':'. It skips what ColonFile skips: empty lines,
+// comments ('#' first), lines with fewer than nfields fields, and every
+// entry of a name after the first (getpwnam(3), getgrnam(3) and the shadow
+// tools find the first one).
+func ColonEntries(text string, nfields int) [][]string {
+	var out [][]string
+	seen := map[string]bool{}
 	for _, line := range strings.Split(text, "\n") {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
 		f := strings.Split(line, ":")
-		if len(f) < nfields {
+		if len(f) < nfields || seen[f[0]] {
 			continue
 		}
-		if _, dup := out[f[0]]; !dup {
-			out[f[0]] = f
-		}
+		seen[f[0]] = true
+		out = append(out, f)
 	}
 	return out
+}
+
+// NISCompat reports whether an entry's name makes it a NIS compat line
+// ("+", "+name", "-name", "+@netgroup", "-@netgroup") rather than a local
+// account or group: nsswitch's compat source merges such lines with NIS,
+// and their empty fields (home, shell) mean "NIS's value", not local ones.
+// No account tool accepts a name starting with '+' or '-'.
+func NISCompat(name string) bool {
+	return strings.HasPrefix(name, "+") || strings.HasPrefix(name, "-")
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/hardbake/hardbake/bootstrap/distro"
 	"github.com/hardbake/hardbake/bootstrap/host"
 	"github.com/hardbake/hardbake/bootstrap/report"
 	"github.com/hardbake/hardbake/bootstrap/root"
@@ -112,9 +113,8 @@ func bootSafe(args []string) (cmd runner.Cmd, ok bool) {
 // non-empty ~/.ssh/authorized_keys.
 func anyAuthorizedKey(env *steps.Env) bool {
 	passwd, _ := env.Root.ReadFile("/etc/passwd")
-	for _, line := range strings.Split(string(passwd), "\n") {
-		f := strings.Split(line, ":")
-		if len(f) < 7 || strings.HasSuffix(f[6], "nologin") || strings.HasSuffix(f[6], "/false") {
+	for _, f := range distro.ColonEntries(string(passwd), 7) {
+		if distro.NISCompat(f[0]) || strings.HasSuffix(f[6], "nologin") || strings.HasSuffix(f[6], "/false") {
 			continue
 		}
 		for _, name := range []string{"authorized_keys", "authorized_keys2"} {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hardbake/hardbake/bootstrap/distro"
 	"github.com/hardbake/hardbake/bootstrap/host"
 	"github.com/hardbake/hardbake/bootstrap/report"
 	"github.com/hardbake/hardbake/bootstrap/root"
@@ -25,27 +26,25 @@ func lookupAccount(r *root.Root, name string) (*account, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, line := range strings.Split(string(passwd), "\n") {
-		f := strings.Split(line, ":")
-		if len(f) >= 7 && f[0] == name {
-			uid, err1 := strconv.Atoi(f[2])
-			gid, err2 := strconv.Atoi(f[3])
-			if err1 != nil || err2 != nil {
-				return nil, fmt.Errorf("/etc/passwd: bad uid/gid for %s", name)
-			}
-			return &account{Name: name, UID: uid, GID: gid, Home: f[5], Shell: f[6]}, nil
-		}
+	f, ok := distro.ColonFile(string(passwd), 7)[name]
+	if !ok {
+		return nil, nil
 	}
-	return nil, nil
+	uid, err1 := strconv.Atoi(f[2])
+	gid, err2 := strconv.Atoi(f[3])
+	if err1 != nil || err2 != nil {
+		return nil, fmt.Errorf("/etc/passwd: bad uid/gid for %s", name)
+	}
+	return &account{Name: name, UID: uid, GID: gid, Home: f[5], Shell: f[6]}, nil
 }
 
-// groupMembers returns the groups whose member list names user.
+// groupsOf returns the groups whose member list names user, in /etc/group's
+// order (the first entry of a group name counts, as getgrnam(3) sees it).
 func groupsOf(r *root.Root, user string) []string {
 	data, _ := r.ReadFile("/etc/group")
 	var out []string
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Split(line, ":")
-		if len(f) >= 4 && slices.Contains(strings.Split(f[3], ","), user) {
+	for _, f := range distro.ColonEntries(string(data), 4) {
+		if slices.Contains(strings.Split(f[3], ","), user) {
 			out = append(out, f[0])
 		}
 	}

@@ -150,18 +150,12 @@ func (Seal) userOps(env *Env) []sealOp {
 	if name == "" {
 		return nil
 	}
-	passwd, _ := env.Root.ReadFile("/etc/passwd")
-	var acct *Account
-	for _, line := range strings.Split(string(passwd), "\n") {
-		f := strings.Split(line, ":")
-		if len(f) >= 7 && f[0] == name {
-			uid, _ := strconv.Atoi(f[2])
-			acct = &Account{Name: name, UID: uid, Home: f[5], Shell: f[6]}
-		}
-	}
-	if acct == nil {
+	f, ok := passwdEntry(env, name)
+	if !ok {
 		return nil
 	}
+	uid, _ := strconv.Atoi(f[2])
+	acct := &Account{Name: name, UID: uid, Home: f[5], Shell: f[6]}
 	if !env.Live() || !userHasProcesses("/proc", acct.UID) {
 		return []sealOp{{Kind: "run", Cmd: []string{"userdel", "-r", name}, Why: "remove the build user " + name}}
 	}
@@ -377,9 +371,8 @@ func (s Seal) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 		hostnameCheck(env),
 	}
 	if name := env.Profile.Seal.RemoveUser; name != "" {
-		passwd, _ := env.Root.ReadFile("/etc/passwd")
 		state := "absent"
-		if strings.Contains("\n"+string(passwd), "\n"+name+":") {
+		if _, ok := passwdEntry(env, name); ok {
 			state = "present"
 			if buildUserRemovalPending(env) {
 				state = "removed at first boot"
@@ -424,21 +417,26 @@ func shellHistoryFiles(r *root.Root) []string {
 // buildUserKeys lists the build user's SSH keys left in the image: with
 // them, whoever built the image could log in to every machine made from it.
 func buildUserKeys(env *Env, name string) []string {
-	passwd, _ := env.Root.ReadFile("/etc/passwd")
-	for _, line := range strings.Split(string(passwd), "\n") {
-		f := strings.Split(line, ":")
-		if len(f) >= 7 && f[0] == name {
-			var out []string
-			for _, k := range []string{"authorized_keys", "authorized_keys2"} {
-				p := path.Join(f[5], ".ssh", k)
-				if fi, err := env.Root.Lstat(p); err == nil && !fi.IsDir() {
-					out = append(out, p)
-				}
-			}
-			return out
+	f, ok := passwdEntry(env, name)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, k := range []string{"authorized_keys", "authorized_keys2"} {
+		p := path.Join(f[5], ".ssh", k)
+		if fi, err := env.Root.Lstat(p); err == nil && !fi.IsDir() {
+			out = append(out, p)
 		}
 	}
-	return nil
+	return out
+}
+
+// passwdEntry is name's entry in the root's /etc/passwd: the first one, as
+// getpwnam(3) and userdel find it.
+func passwdEntry(env *Env, name string) ([]string, bool) {
+	passwd, _ := env.Root.ReadFile("/etc/passwd")
+	f, ok := distro.ColonFile(string(passwd), 7)[name]
+	return f, ok
 }
 
 // hostnameCheck: a sealed image has no machine's name (unless the profile

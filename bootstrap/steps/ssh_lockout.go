@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hardbake/hardbake/bootstrap"
+	"github.com/hardbake/hardbake/bootstrap/distro"
 	"github.com/hardbake/hardbake/bootstrap/sshdconfig"
 	"golang.org/x/crypto/ssh"
 )
@@ -16,12 +17,13 @@ type Account struct {
 	UID               int
 }
 
-// loginAccounts lists accounts whose shell allows a login.
+// loginAccounts lists accounts whose shell allows a login, in /etc/passwd's
+// order. An account listed twice is its first entry (getpwnam(3), which sshd
+// uses); NIS compat lines are no local account.
 func loginAccounts(passwd string) []Account {
 	var out []Account
-	for _, line := range strings.Split(passwd, "\n") {
-		f := strings.Split(line, ":")
-		if len(f) < 7 || strings.HasPrefix(line, "#") {
+	for _, f := range distro.ColonEntries(passwd, 7) {
+		if distro.NISCompat(f[0]) {
 			continue
 		}
 		shell := f[6]
