@@ -174,6 +174,19 @@ func (r *Root) ReadFile(p string) ([]byte, error) {
 	return os.ReadFile(r.HostPath(rp))
 }
 
+// Open opens an in-root file for reading, following symlinks inside the
+// root (for large files read in blocks, such as binaries to hash).
+func (r *Root) Open(p string) (fs.File, error) {
+	rp, err := r.Resolve(p)
+	if err != nil {
+		return nil, err
+	}
+	if r.FS != nil {
+		return r.FS.Open(r.fsName(rp))
+	}
+	return os.Open(r.HostPath(rp))
+}
+
 // Stat follows symlinks inside the root.
 func (r *Root) Stat(p string) (fs.FileInfo, error) {
 	rp, err := r.Resolve(p)

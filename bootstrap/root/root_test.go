@@ -2,6 +2,7 @@ package root
 
 import (
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -38,6 +39,31 @@ func TestAbsoluteSymlinkStaysInRoot(t *testing.T) {
 	}
 	if got := r.HostPath("/../../etc/shadow"); got != filepath.Join(dir, "etc/shadow") {
 		t.Fatalf("HostPath escaped: %s", got)
+	}
+}
+
+// TestOpenFollowsSymlinksInRoot: Open resolves like ReadFile, on a
+// directory root and on a read-only file system.
+func TestOpenFollowsSymlinksInRoot(t *testing.T) {
+	r, dir := newRoot(t)
+	os.MkdirAll(filepath.Join(dir, "usr/sbin"), 0o755)
+	os.WriteFile(filepath.Join(dir, "usr/sbin/sshd.real"), []byte("inside"), 0o755)
+	os.Symlink("/usr/sbin/sshd.real", filepath.Join(dir, "usr/sbin/sshd"))
+	os.Symlink("../../../../../../etc/passwd", filepath.Join(dir, "escape"))
+	ro := ReadOnly(fstest.MapFS{"usr/sbin/sshd": {Data: []byte("inside")}})
+	for _, r := range []*Root{r, ro} {
+		f, err := r.Open("/usr/sbin/sshd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(f)
+		f.Close()
+		if err != nil || string(data) != "inside" {
+			t.Fatalf("%s: %q %v", r, data, err)
+		}
+	}
+	if _, err := r.Open("/escape"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("escaped the root: %v", err)
 	}
 }
 

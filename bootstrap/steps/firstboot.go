@@ -111,7 +111,7 @@ func binaryAction(env *Env) (*Action, []byte, error) {
 		Summary: fmt.Sprintf("hardbake binary for the first-boot unit (%d bytes, sha256 %x)", len(data), sum[:8])}, data, nil
 }
 
-func (f Firstboot) plan(env *Env) ([]Action, []byte, error) {
+func (f Firstboot) plan(ctx context.Context, env *Env) ([]Action, []byte, error) {
 	var actions []Action
 	bin, data, err := binaryAction(env)
 	if err != nil {
@@ -141,6 +141,11 @@ func (f Firstboot) plan(env *Env) ([]Action, []byte, error) {
 		}
 		actions = appendAction(actions, a)
 	}
+	facts, err := sshdFactsAction(ctx, env)
+	if err != nil {
+		return nil, nil, err
+	}
+	actions = appendAction(actions, facts)
 	// A marker baked into the image would make every host skip first boot.
 	a, err := RemoveFile(env.Root, FirstbootMarker, "re-arm first boot for machines started from this image")
 	if err != nil {
@@ -162,7 +167,7 @@ func (f Firstboot) plan(env *Env) ([]Action, []byte, error) {
 
 // Plan implements Step.
 func (f Firstboot) Plan(ctx context.Context, env *Env) ([]Action, error) {
-	actions, _, err := f.plan(env)
+	actions, _, err := f.plan(ctx, env)
 	return actions, err
 }
 
@@ -171,7 +176,7 @@ func (f Firstboot) Apply(ctx context.Context, env *Env) ([]report.Change, error)
 	if !env.Root.Writable() {
 		return nil, root.ErrReadOnly
 	}
-	actions, data, err := f.plan(env)
+	actions, data, err := f.plan(ctx, env)
 	if err != nil {
 		return nil, err
 	}

@@ -48,7 +48,8 @@ func cryptoFor(ctx context.Context, env *Env) (sshCrypto, error) {
 		return sshCrypto{Skipped: source}, nil
 	}
 	c := sshCrypto{Version: v, Source: source, Lists: sshcrypto.Choose(p.Crypto, v, p.HostKeyTypes, p.CryptoRequire)}
-	if hasSSHD(env) {
+	// Names this very binary accepted at bake need no new probe.
+	if f, ok := recordedSSHDFacts(env); hasSSHD(env) && !(ok && f.acceptedAll(c.Lists)) {
 		confirmed, err := confirmLists(ctx, env, c.Lists)
 		if err != nil {
 			return c, err
@@ -102,23 +103,16 @@ func confirmLists(ctx context.Context, env *Env, lists sshcrypto.Lists) (sshcryp
 		_, err := sshdTest(ctx, env, "-t", "-o", kind+"="+strings.Join(algs, ","))
 		return err
 	}
-	out := sshcrypto.Lists{}
-	var all []string
-	for _, kind := range sshcrypto.KindOrder {
-		if algs := lists[kind]; len(algs) > 0 {
-			out[kind] = algs
-			all = append(all, "-o", kind+"="+strings.Join(algs, ","))
-		}
-	}
+	all := probeArgs(lists)
 	if len(all) == 0 {
-		return out, nil
+		return sshcrypto.Lists{}, nil
 	}
 	if _, err := sshdTest(ctx, env, "-t", all...); err == nil {
-		return out, nil
+		return nonEmpty(lists), nil
 	} else if !unknownAlgorithm(err) {
 		return lists, nil // as below
 	}
-	out = sshcrypto.Lists{}
+	out := sshcrypto.Lists{}
 	for _, kind := range sshcrypto.KindOrder {
 		algs := lists[kind]
 		if len(algs) == 0 {
@@ -144,6 +138,28 @@ func confirmLists(ctx context.Context, env *Env, lists sshcrypto.Lists) (sshcryp
 	return out, nil
 }
 
+// probeArgs are `-o Keyword=list` arguments for the non-empty lists.
+func probeArgs(lists sshcrypto.Lists) []string {
+	var args []string
+	for _, kind := range sshcrypto.KindOrder {
+		if algs := lists[kind]; len(algs) > 0 {
+			args = append(args, "-o", kind+"="+strings.Join(algs, ","))
+		}
+	}
+	return args
+}
+
+// nonEmpty is lists without its empty keywords.
+func nonEmpty(lists sshcrypto.Lists) sshcrypto.Lists {
+	out := sshcrypto.Lists{}
+	for kind, algs := range lists {
+		if len(algs) > 0 {
+			out[kind] = algs
+		}
+	}
+	return out
+}
+
 // unknownAlgorithm recognises sshd's messages for a name it does not know
 // ("Bad SSH2 KexAlgorithms", "Bad SSH2 cipher spec", "Bad SSH2 mac spec",
 // "Bad key types", "Unsupported KEX algorithm").
@@ -157,12 +173,26 @@ func unknownAlgorithm(err error) bool {
 // second result says why.
 func sshdVersion(ctx context.Context, env *Env) (sshcrypto.Version, string, bool) {
 	if hasSSHD(env) {
-		res, _ := env.Run.Run(ctx, runner.Cmd{Name: sshdBinary, Args: []string{"-V"}})
-		if v, ok := sshcrypto.ParseBanner(string(res.Stderr) + string(res.Stdout)); ok {
+		if banner, ok := sshdBanner(ctx, env); ok {
+			v, _ := sshcrypto.ParseBanner(banner)
 			return v, "sshd -V", true
 		}
 	}
 	return packageSSHDVersion(env.Root)
+}
+
+// sshdBanner is the target's `sshd -V` line with an OpenSSH version in it:
+// recorded at bake for this very binary (SSHDFactsFile), or asked now.
+func sshdBanner(ctx context.Context, env *Env) (string, bool) {
+	if f, ok := recordedSSHDFacts(env); ok {
+		if _, ok := sshcrypto.ParseBanner(f.Banner); ok {
+			return f.Banner, true
+		}
+	}
+	res, _ := env.Run.Run(ctx, runner.Cmd{Name: sshdBinary, Args: []string{"-V"}})
+	banner := strings.TrimSpace(string(res.Stderr) + string(res.Stdout))
+	_, ok := sshcrypto.ParseBanner(banner)
+	return banner, ok
 }
 
 // packageSSHDVersion reads the installed OpenSSH server's version from dpkg's

@@ -1,0 +1,171 @@
+package steps
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"syscall"
+
+	"github.com/hardbake/hardbake/bootstrap/sshcrypto"
+)
+
+// SSHDFactsFile records what the bake learned from the image's sshd that
+// depends on nothing but the sshd binary: its `sshd -V` banner and the
+// algorithm lists it accepted for the profile. The first boot of every
+// machine started from the image runs the same binary, so while the
+// binary's sha256 matches it takes these answers instead of starting sshd
+// twice more (`sshd -V` and the algorithm probe: about a third of a first
+// boot). A different binary (openssh-server upgraded after the bake) is
+// asked again, as if the file were not there. sshd's own check of the
+// written configuration (`sshd -T`) always runs.
+const SSHDFactsFile = "/var/lib/hardbake/sshd-facts.json"
+
+// SSHDFacts is the content of SSHDFactsFile.
+type SSHDFacts struct {
+	Comment string `json:"comment"`
+	Binary  string `json:"binary"`
+	SHA256  string `json:"sha256"`
+	// Banner is what `sshd -V` printed.
+	Banner string `json:"banner"`
+	// Accepted are algorithm lists (sshd keyword -> names) one `sshd -t -o
+	// Keyword=list` accepted: every name in them is known to this binary.
+	Accepted sshcrypto.Lists `json:"accepted,omitempty"`
+}
+
+const sshdFactsComment = "Written by hardbake bake: answers of this image's sshd (same sha256), reused by hardbake firstboot."
+
+// sshdSums remembers the sha256 of sshd binaries by file identity (device,
+// inode, size, modification and change time), so the steps of one run hash
+// a binary once, and again only when it was replaced.
+var sshdSums sync.Map // identity -> *binarySum
+
+type binarySum struct {
+	once sync.Once
+	sum  string
+	err  error
+}
+
+// sshdBinarySum is the sha256 of the target's sshd binary.
+func sshdBinarySum(env *Env) (string, error) {
+	fi, err := env.Root.Stat(sshdBinary)
+	if err != nil {
+		return "", err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fileSum(env, sshdBinary)
+	}
+	key := fmt.Sprint(env.Root.HostPath(sshdBinary), st.Dev, st.Ino, st.Size, st.Mtim, st.Ctim)
+	v, _ := sshdSums.LoadOrStore(key, &binarySum{})
+	b := v.(*binarySum)
+	b.once.Do(func() { b.sum, b.err = fileSum(env, sshdBinary) })
+	return b.sum, b.err
+}
+
+// PrefetchSSHDFacts hashes the target's sshd binary in the background, so
+// that the ssh step later finds the sum ready (first boot starts it before
+// reading host data).
+func PrefetchSSHDFacts(env *Env) {
+	if env.Root.Exists(SSHDFactsFile) {
+		go sshdBinarySum(env)
+	}
+}
+
+// fileSum is the sha256 of a file in the root, read in blocks.
+func fileSum(env *Env, p string) (string, error) {
+	f, err := env.Root.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.CopyBuffer(h, f, make([]byte, 64<<10)); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// recordedSSHDFacts returns the recorded facts when they are about the
+// target's sshd binary as it is now.
+func recordedSSHDFacts(env *Env) (*SSHDFacts, bool) {
+	data, err := env.Root.ReadFile(SSHDFactsFile)
+	if err != nil {
+		return nil, false
+	}
+	var f SSHDFacts
+	if json.Unmarshal(data, &f) != nil || f.Binary != sshdBinary || f.SHA256 == "" || f.Banner == "" {
+		return nil, false
+	}
+	sum, err := sshdBinarySum(env)
+	if err != nil || sum != f.SHA256 {
+		return nil, false
+	}
+	return &f, true
+}
+
+// acceptedAll reports whether every name of lists is in an accepted list of
+// the same keyword.
+func (f *SSHDFacts) acceptedAll(lists sshcrypto.Lists) bool {
+	for kind, names := range lists {
+		for _, n := range names {
+			if !slices.Contains(f.Accepted[kind], n) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// accept adds lists to Accepted (every name once, in order).
+func (f *SSHDFacts) accept(lists sshcrypto.Lists) {
+	for kind, names := range lists {
+		for _, n := range names {
+			if !slices.Contains(f.Accepted[kind], n) {
+				f.Accepted[kind] = append(f.Accepted[kind], n)
+			}
+		}
+	}
+}
+
+// sshdFactsAction plans recording the facts for first boot where the
+// target's sshd can run; nil where it cannot (first boot then asks sshd).
+// Lists are recorded only when sshd accepted all of them together.
+func sshdFactsAction(ctx context.Context, env *Env) (*Action, error) {
+	if !hasSSHD(env) {
+		return nil, nil
+	}
+	banner, ok := sshdBanner(ctx, env)
+	if !ok {
+		return nil, nil
+	}
+	sum, err := sshdBinarySum(env)
+	if err != nil {
+		return nil, err
+	}
+	f := SSHDFacts{Comment: sshdFactsComment, Binary: sshdBinary, SHA256: sum, Banner: banner, Accepted: sshcrypto.Lists{}}
+	old, haveOld := recordedSSHDFacts(env)
+	if p := env.Profile.SSH; p.Crypto != sshcrypto.Off && p.Crypto != "" {
+		v, _ := sshcrypto.ParseBanner(banner)
+		lists := nonEmpty(sshcrypto.Choose(p.Crypto, v, p.HostKeyTypes, p.CryptoRequire))
+		if args := probeArgs(lists); len(args) > 0 && !(haveOld && old.acceptedAll(lists)) {
+			if _, err := sshdTest(ctx, env, "-t", args...); err != nil {
+				lists = nil // not all known (or the configuration is broken): record none
+			}
+		}
+		f.accept(lists)
+	}
+	if haveOld {
+		// What an earlier bake recorded for this binary stays true.
+		f.accept(old.Accepted)
+	}
+	data, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return WriteFile(env.Root, SSHDFactsFile, append(data, '\n'), 0o644, "sshd's answers for first boot (sshd -V, accepted algorithms), keyed by the binary's sha256")
+}
