@@ -48,31 +48,58 @@ func registered(name string) (steps.Step, bool) {
 	return nil, false
 }
 
-// baked reports whether a step was applied when the image was baked: its
-// plan installs nothing. At first boot there may be no network, and a step
-// left out of the bake (--skip) must stay out.
-func baked(ctx context.Context, env *steps.Env, s steps.Step) bool {
+// bakedPlan is a step's plan when the step was applied when the image was
+// baked: its plan installs nothing. At first boot there may be no network,
+// and a step left out of the bake (--skip) must stay out.
+func bakedPlan(ctx context.Context, env *steps.Env, s steps.Step) ([]steps.Action, bool) {
 	actions, err := s.Plan(ctx, env)
 	if err != nil {
-		return false
+		return nil, false
 	}
 	for _, a := range actions {
 		if a.Kind == "run" && slices.Contains([]string{"apt-get", "dnf", "pacman"}, a.Cmd.Name) {
-			return false
+			return nil, false
 		}
 	}
-	return true
+	return actions, true
 }
 
-// applyStep is a step's Plan and Execute with its service commands made
-// safe for early boot: firstboot runs before sshd (and, with cloud-init,
-// before sysinit.target), so a `systemctl start` or `reload-or-restart` of
-// a unit ordered after it would wait for firstboot to finish: a deadlock.
-// Commands only act on units that already run, and never wait for a job.
+// applySSH applies the ssh step with the host's address family and port,
+// and lets sshd judge the result (`sshd -T` with the real host keys).
+func applySSH(ctx context.Context, env *steps.Env, h *host.Host) (*report.Step, error) {
+	if h != nil && (h.SSH.AddressFamily != "" || h.SSH.Port != 0) {
+		env = withHostSSH(env, h.SSH)
+	}
+	st := &report.Step{Name: "ssh"}
+	logf(env, "ssh:")
+	changes, err := applyStep(ctx, env, steps.SSH{})
+	st.Changes = changes
+	if err == nil {
+		st.Checks, err = steps.SSH{}.Check(ctx, env)
+	}
+	if err != nil {
+		st.Error = err.Error()
+	}
+	return st, err
+}
+
+// applyStep is a step's Plan and then executeBootSafe.
 func applyStep(ctx context.Context, env *steps.Env, s steps.Step) ([]report.Change, error) {
 	actions, err := s.Plan(ctx, env)
 	if err != nil || len(actions) == 0 {
 		return nil, err
+	}
+	return executeBootSafe(ctx, env, actions)
+}
+
+// executeBootSafe executes a step's actions with its service commands made
+// safe for early boot: firstboot runs before sshd (and, with cloud-init,
+// before sysinit.target), so a `systemctl start` or `reload-or-restart` of
+// a unit ordered after it would wait for firstboot to finish: a deadlock.
+// Commands only act on units that already run, and never wait for a job.
+func executeBootSafe(ctx context.Context, env *steps.Env, actions []steps.Action) ([]report.Change, error) {
+	if len(actions) == 0 {
+		return nil, nil
 	}
 	var safe []steps.Action
 	for _, a := range actions {

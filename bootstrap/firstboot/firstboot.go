@@ -77,6 +77,9 @@ func Run(ctx context.Context, o Options) (*report.Report, error) {
 		logf(env, "firstboot: already done at %s (from %s); nothing to do", m.Time, m.Source)
 		return finish(nil)
 	}
+	// The ssh step compares sshd with what the bake recorded about it;
+	// hashing the binary overlaps with reading the host data.
+	steps.PrefetchSSHDFacts(env)
 	target := &host.Target{Root: env.Root, Distro: env.Distro}
 	found, findErr := host.Find(o.Sources, target)
 	if findErr != nil {
@@ -99,91 +102,53 @@ func Run(ctx context.Context, o Options) (*report.Report, error) {
 		h = found.Host
 	}
 
-	run := func(name string, fn func() ([]report.Change, error)) error {
-		logf(env, "%s:", name)
-		changes, err := fn()
-		st := report.Step{Name: name, Changes: changes}
-		if name == "host_keys" || name == "user" || name == "authorized_keys" {
-			// The others went through steps.Execute, which logs.
-			for _, c := range changes {
-				what := c.Path
-				if c.Command != "" {
-					what = c.Command
-				}
-				logf(env, "  %s %s: %s", c.Kind, what, c.Summary)
-			}
-		}
-		if err != nil {
-			st.Error = err.Error()
-		}
-		rep.Steps = append(rep.Steps, st)
-		return err
-	}
-
 	hostname := ""
 	if h != nil {
 		hostname = h.Hostname
 	}
-	if !o.SkipHostKeys {
-		if err := run("host_keys", func() ([]report.Change, error) {
-			return ensureHostKeys(ctx, env, env.Profile.SSH.HostKeyTypes, hostname)
-		}); err != nil {
-			return finish(err)
+	// Two lanes of work that share no file and run side by side (see
+	// lanes): the account (useradd, the sudo rule with its `visudo -c`,
+	// authorized_keys, and the host name), and sshd (host keys, the
+	// configuration judged by `sshd -T`, the firewall and fail2ban following
+	// a port change). Two lanes, not three: this is a 2-core machine's
+	// worth, and a third process only slowed sshd down (measured with
+	// BenchmarkFirstbootVsCloudInit).
+	const userLane, sshdLane = "account", "sshd"
+	l := newLanes(env)
+	var acct *account
+	hasUser := h != nil && h.HasUser()
+	l.add(sshdLane, !o.SkipHostKeys, "host_keys", func(env *steps.Env) ([]report.Change, error) {
+		return ensureHostKeys(ctx, env, env.Profile.SSH.HostKeyTypes, hostname)
+	})
+	l.add(userLane, hasUser, "user", func(env *steps.Env) (c []report.Change, err error) {
+		c, acct, err = ensureUser(ctx, env, h.User)
+		return c, err
+	})
+	l.add(userLane, hasUser, "sudo", func(env *steps.Env) ([]report.Change, error) { return ensureSudo(ctx, env, h.User) })
+	l.add(userLane, hasUser, "authorized_keys", func(env *steps.Env) ([]report.Change, error) { return writeAuthorizedKeys(env, acct, h) })
+	l.add(userLane, hasUser, "selinux_labels", func(env *steps.Env) ([]report.Change, error) { return relabelSSHDir(ctx, env, acct) })
+	l.add(userLane, hostname != "", "hostname", func(env *steps.Env) ([]report.Change, error) { return setHostname(ctx, env, hostname) })
+	l.addStep(sshdLane, func(env *steps.Env) (*report.Step, error) { return applySSH(ctx, env, h) })
+	if h != nil && h.SSH.Port != 0 {
+		// The firewall and the fail2ban jail follow the ports sshd listens
+		// on, where they were baked.
+		for _, name := range []string{"firewall", "fail2ban"} {
+			if st, ok := registered(name); ok {
+				l.addStep(sshdLane, func(env *steps.Env) (*report.Step, error) {
+					env = withHostSSH(env, h.SSH)
+					actions, ok := bakedPlan(ctx, env, st)
+					if !ok {
+						return nil, nil
+					}
+					return runStep(env, name, func() ([]report.Change, error) { return executeBootSafe(ctx, env, actions) })
+				})
+			}
 		}
 	}
-	if h != nil && h.HasUser() {
-		var acct *account
-		if err := run("user", func() (c []report.Change, err error) {
-			c, acct, err = ensureUser(ctx, env, h.User)
-			return c, err
-		}); err != nil {
-			return finish(err)
-		}
-		if err := run("sudo", func() ([]report.Change, error) { return ensureSudo(ctx, env, h.User) }); err != nil {
-			return finish(err)
-		}
-		if err := run("authorized_keys", func() ([]report.Change, error) { return writeAuthorizedKeys(env, acct, h) }); err != nil {
-			return finish(err)
-		}
-		if err := run("selinux_labels", func() ([]report.Change, error) { return relabelSSHDir(ctx, env, acct) }); err != nil {
-			return finish(err)
-		}
-	}
-	if hostname != "" {
-		if err := run("hostname", func() ([]report.Change, error) { return setHostname(ctx, env, hostname) }); err != nil {
-			return finish(err)
-		}
-	}
-	sshEnv := env
-	if h != nil && (h.SSH.AddressFamily != "" || h.SSH.Port != 0) {
-		sshEnv = withHostSSH(env, h.SSH)
-	}
-	sshStep := report.Step{Name: "ssh"}
-	logf(env, "ssh:")
-	changes, err := applyStep(ctx, sshEnv, steps.SSH{})
-	sshStep.Changes = changes
-	if err == nil {
-		// sshd itself judges the result (sshd -T with the real host keys).
-		sshStep.Checks, err = steps.SSH{}.Check(ctx, sshEnv)
-	}
-	if err != nil {
-		sshStep.Error = err.Error()
-	}
-	rep.Steps = append(rep.Steps, sshStep)
+	stepsRun, err := l.run()
+	rep.Steps = append(rep.Steps, stepsRun...)
 	if err != nil {
 		return finish(err)
-	}
-	if h != nil && h.SSH.Port != 0 {
-		// The firewall and the fail2ban jail follow the ports sshd listens on.
-		for _, name := range []string{"firewall", "fail2ban"} {
-			st, ok := registered(name)
-			if !ok || !baked(ctx, sshEnv, st) {
-				continue
-			}
-			if err := run(name, func() ([]report.Change, error) { return applyStep(ctx, sshEnv, st) }); err != nil {
-				return finish(err)
-			}
-		}
 	}
 	warnIfNoWayIn(env, h, o.Warn)
 	if found == nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/hardbake/hardbake/bootstrap/root"
 	"github.com/hardbake/hardbake/bootstrap/runner"
@@ -29,9 +30,12 @@ import (
 //
 // Only successful answers are kept. A plain `sshd -t` (the validation after
 // a write) and every other command always run.
+//
+// firstboot's two chains share one sshdAnswers; mu guards memo.
 type sshdAnswers struct {
 	runner.Runner
 	root *root.Root
+	mu   sync.Mutex
 	memo map[string]runner.Result
 }
 
@@ -63,12 +67,17 @@ func (a *sshdAnswers) Run(ctx context.Context, c runner.Cmd) (runner.Result, err
 	if !ok {
 		return a.Runner.Run(ctx, c)
 	}
-	if res, ok := a.memo[key]; ok {
+	a.mu.Lock()
+	res, ok := a.memo[key]
+	a.mu.Unlock()
+	if ok {
 		return res, nil
 	}
 	res, err := a.Runner.Run(ctx, c)
 	if err == nil {
+		a.mu.Lock()
 		a.memo[key] = res
+		a.mu.Unlock()
 	}
 	return res, err
 }
