@@ -6,6 +6,8 @@ package profile
 import (
 	_ "embed"
 	"fmt"
+	"reflect"
+	"sync"
 )
 
 // DefaultYAML is the commented default profile that `hardbake profile` prints.
@@ -51,10 +53,58 @@ var AddressFamilies = []string{"any", "inet", "inet6"}
 var HostKeyTypes = []string{"ed25519", "ecdsa", "rsa"}
 
 // Default returns the default profile.
-func Default() *Profile {
+// DefaultYAML is parsed once per process (every Load starts from it); each
+// call gets its own deep copy.
+func Default() *Profile { return defaultProfile().Clone() }
+
+var defaultProfile = sync.OnceValue(func() *Profile {
 	p, err := decodeOnto(&Profile{}, []byte(DefaultYAML), "built-in default profile")
 	if err != nil {
 		panic(fmt.Sprintf("built-in default profile is invalid: %v", err))
 	}
 	return p
+})
+
+// Clone returns a deep copy of p: no slice, map or pointer is shared.
+func (p *Profile) Clone() *Profile {
+	c := new(Profile)
+	deepCopy(reflect.ValueOf(c).Elem(), reflect.ValueOf(p).Elem())
+	return c
+}
+
+// deepCopy copies src into dst (settable, same type), allocating new
+// slices, maps and pointees.
+func deepCopy(dst, src reflect.Value) {
+	switch src.Kind() {
+	case reflect.Struct:
+		for i := range src.NumField() {
+			deepCopy(dst.Field(i), src.Field(i))
+		}
+	case reflect.Slice:
+		if src.IsNil() {
+			return
+		}
+		dst.Set(reflect.MakeSlice(src.Type(), src.Len(), src.Len()))
+		for i := range src.Len() {
+			deepCopy(dst.Index(i), src.Index(i))
+		}
+	case reflect.Map:
+		if src.IsNil() {
+			return
+		}
+		dst.Set(reflect.MakeMapWithSize(src.Type(), src.Len()))
+		for it := src.MapRange(); it.Next(); {
+			v := reflect.New(src.Type().Elem()).Elem()
+			deepCopy(v, it.Value())
+			dst.SetMapIndex(it.Key(), v)
+		}
+	case reflect.Pointer:
+		if src.IsNil() {
+			return
+		}
+		dst.Set(reflect.New(src.Type().Elem()))
+		deepCopy(dst.Elem(), src.Elem())
+	default:
+		dst.Set(src)
+	}
 }

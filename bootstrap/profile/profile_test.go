@@ -2,6 +2,8 @@ package profile
 
 import (
 	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -158,4 +160,46 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("error without ErrInvalid: %v", err)
 		}
 	})
+}
+
+// TestDefaultCopiesShareNothing: Default parses DefaultYAML once and hands
+// out deep copies, so a caller changing its profile (firstboot sets the
+// host's ports) cannot change anyone else's.
+func TestDefaultCopiesShareNothing(t *testing.T) {
+	a, b := Default(), Default()
+	if !reflect.DeepEqual(a, b) {
+		t.Fatal("two defaults differ")
+	}
+	want := fmt.Sprintf("%#v", *b)
+	// Change every slice element and append to every slice of a.
+	var mutate func(v reflect.Value)
+	mutate = func(v reflect.Value) {
+		switch v.Kind() {
+		case reflect.Struct:
+			for i := range v.NumField() {
+				mutate(v.Field(i))
+			}
+		case reflect.Slice:
+			for i := range v.Len() {
+				mutate(v.Index(i))
+			}
+			if v.Len() > 0 {
+				v.Set(reflect.Append(v, v.Index(0)))
+			}
+		case reflect.String:
+			v.SetString(v.String() + "-changed")
+		case reflect.Int:
+			v.SetInt(v.Int() + 1)
+		}
+	}
+	mutate(reflect.ValueOf(a).Elem())
+	if got := fmt.Sprintf("%#v", *b); got != want {
+		t.Fatalf("changing one default changed another:\n%s\nwas\n%s", got, want)
+	}
+	if got := fmt.Sprintf("%#v", *Default()); got != want {
+		t.Fatalf("changing one default changed the next:\n%s\nwas\n%s", got, want)
+	}
+	if reflect.DeepEqual(a, b) {
+		t.Fatal("mutate changed nothing: the test proves nothing")
+	}
 }
