@@ -38,7 +38,8 @@ func hardbakeBin(t testing.TB) string {
 			return
 		}
 		binPath = filepath.Join(dir, "hardbake")
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-X main.version=test", "-o", binPath, ".")
+		// Built as the Makefile builds the shipped binary (static, stripped).
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X main.version=test", "-o", binPath, ".")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
