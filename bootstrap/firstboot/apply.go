@@ -2,17 +2,14 @@ package firstboot
 
 import (
 	"context"
-	"os"
 	"slices"
 	"strings"
 
 	"github.com/hardbake/hardbake/bootstrap/distro"
 	"github.com/hardbake/hardbake/bootstrap/host"
 	"github.com/hardbake/hardbake/bootstrap/report"
-	"github.com/hardbake/hardbake/bootstrap/root"
 	"github.com/hardbake/hardbake/bootstrap/runner"
 	"github.com/hardbake/hardbake/bootstrap/steps"
-	"golang.org/x/sys/unix"
 )
 
 func logf(env *steps.Env, format string, args ...any) {
@@ -151,15 +148,4 @@ func anyAuthorizedKey(env *steps.Env) bool {
 		}
 	}
 	return false
-}
-
-// syncRoot flushes the root's filesystem (syncfs(2)) so that everything the
-// tools wrote (useradd, ssh-keygen) is on disk before the marker is.
-func syncRoot(r *root.Root) error {
-	f, err := os.Open(r.HostPath("/"))
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return unix.Syncfs(int(f.Fd()))
 }

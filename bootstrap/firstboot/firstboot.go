@@ -60,6 +60,15 @@ type MarkerData struct {
 // data arriving later (cloud-init write_files + runcmd) is still applied.
 func Run(ctx context.Context, o Options) (*report.Report, error) {
 	env := rememberSSHD(o.Env)
+	if env.Root.Writable() {
+		// One syncfs before the marker makes every rename durable; the
+		// directory fsync after each file would only repeat it.
+		r := *env.Root
+		r.DeferDirSync = true
+		e := *env
+		e.Root = &r
+		env = &e
+	}
 	rep := &report.Report{Command: "firstboot", Root: env.Root.String(), Distro: env.Distro}
 	finish := func(err error) (*report.Report, error) {
 		if err != nil {
@@ -171,10 +180,15 @@ func Run(ctx context.Context, o Options) (*report.Report, error) {
 	if err := env.Root.MkdirAll(filepath.Dir(Marker), 0o755, root.RootOwner); err != nil {
 		return finish(err)
 	}
-	if err := syncRoot(env.Root); err != nil {
+	// Everything before the marker is on disk (syncfs also covers what
+	// useradd and ssh-keygen wrote, and the renames whose directory fsync
+	// this run deferred), then the marker is.
+	if err := env.Root.Sync(); err != nil {
 		return finish(err)
 	}
-	if err := env.Root.WriteFile(Marker, append(data, '\n'), 0o644, root.RootOwner); err != nil {
+	// The marker itself with its directory's fsync (o.Env's root does not
+	// defer it): a second syncfs would flush the whole file system again.
+	if err := o.Env.Root.WriteFile(Marker, append(data, '\n'), 0o644, root.RootOwner); err != nil {
 		return finish(err)
 	}
 	st.Changes = append(st.Changes, report.Change{Kind: "write", Path: Marker, Summary: "first boot done; source " + found.Source})

@@ -194,3 +194,30 @@ func TestMkdirAllModeOwner(t *testing.T) {
 		t.Fatal("owner not set")
 	}
 }
+
+// TestDeferDirSync: a root that defers directory fsyncs writes the same
+// files (atomically, mode and owner kept); Sync flushes, and refuses on a
+// read-only root.
+func TestDeferDirSync(t *testing.T) {
+	r, dir := newRoot(t)
+	r.DeferDirSync = true
+	os.MkdirAll(filepath.Join(dir, "etc"), 0o755)
+	os.WriteFile(filepath.Join(dir, "etc/hosts"), []byte("old\n"), 0o640)
+	if err := r.WriteFile("/etc/hosts", []byte("new\n"), 0o644, RootOwner); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "etc/hosts"))
+	fi, _ := os.Stat(filepath.Join(dir, "etc/hosts"))
+	if string(data) != "new\n" || fi.Mode().Perm() != 0o640 {
+		t.Fatalf("%q %v", data, fi.Mode())
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "etc/.hosts.hardbake-*")); len(left) > 0 {
+		t.Fatalf("temp files left: %v", left)
+	}
+	if err := ReadOnly(fstest.MapFS{}).Sync(); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("Sync on a read-only root: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 )
 
@@ -68,7 +69,10 @@ func (s *Snapshot) Restore() error {
 		sf := s.saved[p]
 		var err error
 		if sf.exists {
-			err = writeAtomic(s.r.HostPath(p), sf.data, sf.mode, sf.owner)
+			host := s.r.HostPath(p)
+			if err = writeAtomic(host, sf.data, sf.mode, sf.owner); err == nil {
+				err = syncDir(filepath.Dir(host))
+			}
 		} else {
 			err = s.r.Remove(p)
 		}

@@ -8,6 +8,8 @@ import (
 	"path"
 	"path/filepath"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Owner is a numeric owner for files written into the root. Names are never
@@ -39,9 +41,31 @@ func (r *Root) WriteFile(p string, data []byte, mode fs.FileMode, owner Owner) e
 			owner = Owner{int(st.Uid), int(st.Gid)}
 		}
 	}
-	return writeAtomic(host, data, mode, owner)
+	if err := writeAtomic(host, data, mode, owner); err != nil {
+		return err
+	}
+	if r.DeferDirSync {
+		return nil
+	}
+	return syncDir(filepath.Dir(host))
 }
 
+// Sync flushes the root's file system (syncfs(2)): everything written so
+// far, by hardbake or by the tools it ran, is on disk when it returns.
+func (r *Root) Sync() error {
+	if !r.Writable() {
+		return ErrReadOnly
+	}
+	f, err := os.Open(r.HostPath("/"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unix.Syncfs(int(f.Fd()))
+}
+
+// writeAtomic writes a temp file beside host, fsyncs it and renames it
+// over host. The caller makes the rename durable (syncDir or Sync).
 func writeAtomic(host string, data []byte, mode fs.FileMode, owner Owner) (err error) {
 	dir := filepath.Dir(host)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(host)+".hardbake-*")
@@ -73,10 +97,7 @@ func writeAtomic(host string, data []byte, mode fs.FileMode, owner Owner) (err e
 	if err = f.Close(); err != nil {
 		return err
 	}
-	if err = os.Rename(tmp, host); err != nil {
-		return err
-	}
-	return syncDir(dir)
+	return os.Rename(tmp, host)
 }
 
 func syncDir(dir string) error {
