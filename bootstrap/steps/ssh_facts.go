@@ -35,6 +35,34 @@ type SSHDFacts struct {
 	// Accepted are algorithm lists (sshd keyword -> names) one `sshd -t -o
 	// Keyword=list` accepted: every name in them is known to this binary.
 	Accepted sshcrypto.Lists `json:"accepted,omitempty"`
+	// File is the binary's identity on its file system when recorded.
+	// While inode, size, modification and change time all match, the file
+	// has not been written or replaced since (any write or rename moves the
+	// change time, which no program can set back), so first boot need not
+	// hash it; on another file system (a file-level copy) it is hashed.
+	File *FileID `json:"file,omitempty"`
+}
+
+// FileID identifies a file on its file system without reading it.
+type FileID struct {
+	Inode   uint64 `json:"inode"`
+	Size    int64  `json:"size"`
+	MtimeNS int64  `json:"mtime_ns"`
+	CtimeNS int64  `json:"ctime_ns"`
+}
+
+// fileID is the identity of an in-root file (nil where the root is not a
+// directory on this host).
+func fileID(env *Env, p string) *FileID {
+	fi, err := env.Root.Stat(p)
+	if err != nil {
+		return nil
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
+	}
+	return &FileID{Inode: st.Ino, Size: st.Size, MtimeNS: st.Mtim.Nano(), CtimeNS: st.Ctim.Nano()}
 }
 
 const sshdFactsComment = "Written by hardbake bake: answers of this image's sshd (same sha256), reused by hardbake firstboot."
@@ -67,12 +95,13 @@ func sshdBinarySum(env *Env) (string, error) {
 	return b.sum, b.err
 }
 
-// PrefetchSSHDFacts hashes the target's sshd binary in the background, so
-// that the ssh step later finds the sum ready (first boot starts it before
-// reading host data).
+// PrefetchSSHDFacts starts checking the recorded facts against the target's
+// sshd binary in the background (hashing it when its file identity moved),
+// so that the ssh step finds the answer ready; first boot starts it before
+// reading host data.
 func PrefetchSSHDFacts(env *Env) {
 	if env.Root.Exists(SSHDFactsFile) {
-		go sshdBinarySum(env)
+		go recordedSSHDFacts(env)
 	}
 }
 
@@ -100,6 +129,11 @@ func recordedSSHDFacts(env *Env) (*SSHDFacts, bool) {
 	var f SSHDFacts
 	if json.Unmarshal(data, &f) != nil || f.Binary != sshdBinary || f.SHA256 == "" || f.Banner == "" {
 		return nil, false
+	}
+	if f.File != nil {
+		if id := fileID(env, sshdBinary); id != nil && *id == *f.File {
+			return &f, true
+		}
 	}
 	sum, err := sshdBinarySum(env)
 	if err != nil || sum != f.SHA256 {
@@ -147,7 +181,7 @@ func sshdFactsAction(ctx context.Context, env *Env) (*Action, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := SSHDFacts{Comment: sshdFactsComment, Binary: sshdBinary, SHA256: sum, Banner: banner, Accepted: sshcrypto.Lists{}}
+	f := SSHDFacts{Comment: sshdFactsComment, Binary: sshdBinary, SHA256: sum, Banner: banner, Accepted: sshcrypto.Lists{}, File: fileID(env, sshdBinary)}
 	old, haveOld := recordedSSHDFacts(env)
 	if p := env.Profile.SSH; p.Crypto != sshcrypto.Off && p.Crypto != "" {
 		v, _ := sshcrypto.ParseBanner(banner)

@@ -150,3 +150,48 @@ func TestSSHDFactsNotRecordedUnaccepted(t *testing.T) {
 		t.Errorf("facts: %+v", f)
 	}
 }
+
+// TestSSHDFactsIdentity: facts whose file identity still matches the binary
+// are taken without hashing it (shown with a sha256 that cannot match);
+// after a file-level copy (new inode) the sha256 decides.
+func TestSSHDFactsIdentity(t *testing.T) {
+	env := fixture(t, map[string]string{"etc/os-release": "ID=debian\n", "usr/sbin/sshd": "an sshd binary", "var/lib/hardbake/.keep": ""})
+	sum, err := sshdBinarySum(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(f SSHDFacts) {
+		t.Helper()
+		data, _ := json.Marshal(f)
+		if err := env.Root.WriteFile(SSHDFactsFile, data, 0o644, root.RootOwner); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := SSHDFacts{Binary: sshdBinary, Banner: "OpenSSH_9.2p1", SHA256: sum, File: fileID(env, sshdBinary)}
+	if base.File == nil {
+		t.Fatal("no file identity on a directory root")
+	}
+	for _, c := range []struct {
+		name string
+		edit func(*SSHDFacts)
+		ok   bool
+	}{
+		{"identity and sum match", func(*SSHDFacts) {}, true},
+		{"identity matches, sum is another binary's", func(f *SSHDFacts) { f.SHA256 = strings.Repeat("0", 64) }, true},
+		{"identity moved, sum matches (a copy)", func(f *SSHDFacts) { f.File = &FileID{Inode: f.File.Inode + 1, Size: f.File.Size} }, true},
+		{"no identity recorded, sum matches", func(f *SSHDFacts) { f.File = nil }, true},
+		{"identity moved, sum differs", func(f *SSHDFacts) {
+			f.File = &FileID{Inode: f.File.Inode + 1}
+			f.SHA256 = strings.Repeat("0", 64)
+		}, false},
+	} {
+		f := base
+		id := *base.File
+		f.File = &id
+		c.edit(&f)
+		write(f)
+		if _, ok := recordedSSHDFacts(env); ok != c.ok {
+			t.Errorf("%s: taken = %v, want %v", c.name, ok, c.ok)
+		}
+	}
+}
