@@ -378,3 +378,53 @@ func TestDnf5AutomaticOverrides(t *testing.T) {
 		t.Errorf("%s upgrade_type = %q, want security", legacy, got)
 	}
 }
+
+// TestDnfAutomaticRebootOption: dnf-automatic before 4.14.0-6 (AlmaLinux
+// 9.2's shipped automatic.conf has no reboot key) ignores `reboot`, so
+// hardbake does not write one there, and a profile asking for reboots gets
+// a warning instead of a promise; Rocky 9.4's (with the option) gets
+// reboot = when-needed.
+func TestDnfAutomaticRebootOption(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		root        string
+		wantReboot  string
+		wantWarning bool
+	}{
+		{"alma9", "", true},
+		{"rocky9", "when-needed", false},
+	} {
+		t.Run(c.root, func(t *testing.T) {
+			env, _ := goldenEnv(t, c.root, "updates:\n  automatic_reboot: true\n", nil)
+			actions, err := Updates{}.Plan(ctx, env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Execute(ctx, env, actions); err != nil {
+				t.Fatal(err)
+			}
+			data, err := env.Root.ReadFile("/etc/dnf/automatic.conf")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := getINI(string(data), "commands", "reboot"); got != c.wantReboot {
+				t.Errorf("reboot = %q, want %q", got, c.wantReboot)
+			}
+			checks, err := Updates{}.Check(ctx, env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			warned := false
+			for _, ch := range checks {
+				if ch.ID == "updates.dnf_automatic.reboot" && !ch.OK && ch.Severity == report.Warn {
+					warned = true
+				} else if !ch.OK && strings.HasPrefix(ch.ID, "updates.dnf_automatic") {
+					t.Errorf("check %s failed: want %s, got %s", ch.ID, ch.Want, ch.Got)
+				}
+			}
+			if warned != c.wantWarning {
+				t.Errorf("reboot warning = %v, want %v (%+v)", warned, c.wantWarning, checks)
+			}
+		})
+	}
+}

@@ -87,9 +87,9 @@ func (u Updates) configure(ctx context.Context, env *Env) ([]Action, error) {
 			}
 			text := string(old)
 			if len(old) == 0 {
-				text = "# Written by hardbake: host overrides of dnf automatic's defaults.\n"
+				text = dnfOverrideHeader
 			}
-			for _, kv := range dnfAutomaticSettings(p) {
+			for _, kv := range dnfAutomaticSettings(p, da.knowsReboot(env.Root)) {
 				text = setINI(text, "commands", kv[0], kv[1])
 			}
 			a, err := WriteFile(env.Root, f, []byte(text), 0o644, "dnf automatic: apply security updates")
@@ -233,11 +233,18 @@ func (u Updates) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 		}
 	case "dnf":
 		da := dnfAutomaticFor(env.Distro)
-		for _, kv := range dnfAutomaticSettings(p) {
+		knowsReboot := da.knowsReboot(env.Root)
+		for _, kv := range dnfAutomaticSettings(p, knowsReboot) {
 			got, from := da.effective(env.Root, "commands", kv[0])
 			c := check("updates.dnf_automatic."+kv[0], kv[1], got)
 			c.Detail = from
 			checks = append(checks, c)
+		}
+		if !knowsReboot && p.AutomaticReboot {
+			// Never rebooting is all this dnf automatic can do.
+			checks = append(checks, report.Check{ID: "updates.dnf_automatic.reboot", OK: false, Severity: report.Warn,
+				Want: "when-needed (updates.automatic_reboot: true)",
+				Got:  "this dnf automatic has no reboot option (its " + da.Config + " has no reboot key; added in dnf 4.14.0-6 / RHEL 9.3): reboot after kernel updates yourself"})
 		}
 		// An older dnf5's override file, when present, must agree too:
 		// which file wins has changed between dnf5 releases.

@@ -114,13 +114,49 @@ func (da dnfAutomatic) effective(r interface{ ReadFile(string) ([]byte, error) }
 	return "", ""
 }
 
-// dnfAutomaticSettings are the [commands] values hardbake sets.
-func dnfAutomaticSettings(p profile.Updates) [][2]string {
+// knowsReboot reports whether this dnf automatic has the reboot option:
+// dnf5's plugin and dnf4's from 4.14.0-6 (RHEL 9.3, upstream 4.15) ship it in
+// their automatic.conf; older ones (AlmaLinux 9.2's 4.14.0-5) have no such
+// key and ignore it. Unknown (no shipped file yet: the package is about to
+// be installed) counts as known, as on every current release.
+func (da dnfAutomatic) knowsReboot(r interface{ ReadFile(string) ([]byte, error) }) bool {
+	shipped := da.Defaults
+	if shipped == "" {
+		shipped = da.Config // dnf4's only file
+	}
+	data, err := r.ReadFile(shipped)
+	if err != nil || hardbakeWrote(data) {
+		return true
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		k, _, ok := strings.Cut(strings.TrimSpace(l), "=")
+		if ok && strings.TrimSpace(strings.TrimLeft(k, "#;")) == "reboot" {
+			return true
+		}
+	}
+	return false
+}
+
+// hardbakeWrote reports whether hardbake created this override file (its
+// first line), as opposed to the package shipping it.
+func hardbakeWrote(data []byte) bool {
+	return strings.HasPrefix(string(data), dnfOverrideHeader)
+}
+
+const dnfOverrideHeader = "# Written by hardbake: host overrides of dnf automatic's defaults.\n"
+
+// dnfAutomaticSettings are the [commands] values hardbake sets; reboot only
+// where dnf automatic knows the option.
+func dnfAutomaticSettings(p profile.Updates, knowsReboot bool) [][2]string {
+	settings := [][2]string{{"upgrade_type", "security"}, {"download_updates", "yes"}, {"apply_updates", "yes"}}
+	if !knowsReboot {
+		return settings
+	}
 	reboot := "never"
 	if p.AutomaticReboot {
 		reboot = "when-needed"
 	}
-	return [][2]string{{"upgrade_type", "security"}, {"download_updates", "yes"}, {"apply_updates", "yes"}, {"reboot", reboot}}
+	return append(settings, [2]string{"reboot", reboot})
 }
 
 // setINI sets key = value in [section] of an INI text, keeping every other
