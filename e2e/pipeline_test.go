@@ -510,6 +510,10 @@ func (e *env) firstbootChecks(t *testing.T, b *booted) {
 		}
 		j, _ := v.Run("sudo -n journalctl -b -o short-monotonic --no-pager -u hardbake-firstboot.service -u ssh.service | head -n 12")
 		t.Logf("journal:\n%s", j)
+		// hardbake's own account: when it had the host data and when it was done.
+		if l, err := v.Run("sudo -n journalctl -b -o cat --no-pager -u hardbake-firstboot.service | grep -E '^firstboot: (host data from|done in)'"); err == nil {
+			e.number(t, "hardbake firstboot's own timing in the booted image: %s", strings.Join(strings.Split(strings.TrimSpace(l), "\n"), "; "))
+		}
 		var fbStart int64
 		if s, err := v.Run("systemctl show -P ExecMainStartTimestampMonotonic hardbake-firstboot.service"); err == nil {
 			fmt.Sscan(strings.TrimSpace(s), &fbStart)

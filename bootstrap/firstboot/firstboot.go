@@ -59,6 +59,7 @@ type MarkerData struct {
 // makes sure host keys exist and warns, and writes no marker, so that host
 // data arriving later (cloud-init write_files + runcmd) is still applied.
 func Run(ctx context.Context, o Options) (*report.Report, error) {
+	start := time.Now()
 	env := rememberSSHD(o.Env)
 	if env.Root.Writable() {
 		// One syncfs before the marker makes every rename durable; the
@@ -104,7 +105,7 @@ func Run(ctx context.Context, o Options) (*report.Report, error) {
 	if found == nil {
 		logf(env, "firstboot: no host data (--config, %s, NoCloud seed)", host.File)
 	} else {
-		logf(env, "firstboot: host data from %s", found.Source)
+		logf(env, "firstboot: host data from %s (%s)", found.Source, since(start))
 	}
 	var h *host.Host
 	if found != nil {
@@ -193,8 +194,13 @@ func Run(ctx context.Context, o Options) (*report.Report, error) {
 	}
 	st.Changes = append(st.Changes, report.Change{Kind: "write", Path: Marker, Summary: "first boot done; source " + found.Source})
 	rep.Steps = append(rep.Steps, st)
-	logf(env, "firstboot: done; %s written", Marker)
+	logf(env, "firstboot: done in %s; %s written", since(start), Marker)
 	return finish(nil)
+}
+
+// since is the time since start for progress lines, in milliseconds.
+func since(start time.Time) string {
+	return fmt.Sprintf("%.1f ms", float64(time.Since(start).Microseconds())/1000)
 }
 
 // removeDurably deletes a consumed host data file and syncs its directory.
