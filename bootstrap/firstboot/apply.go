@@ -69,8 +69,10 @@ func applySSH(ctx context.Context, env *steps.Env, h *host.Host) (*report.Step, 
 	}
 	st := &report.Step{Name: "ssh"}
 	logf(env, "ssh:")
-	changes, err := applyStep(ctx, env, steps.SSH{})
-	st.Changes = changes
+	actions, err := steps.SSH{}.Plan(ctx, env)
+	if err == nil {
+		st.Changes, err = executeBootSafe(ctx, env, actions)
+	}
 	if err == nil {
 		st.Checks, err = steps.SSH{}.Check(ctx, env)
 	}
@@ -78,15 +80,6 @@ func applySSH(ctx context.Context, env *steps.Env, h *host.Host) (*report.Step, 
 		st.Error = err.Error()
 	}
 	return st, err
-}
-
-// applyStep is a step's Plan and then executeBootSafe.
-func applyStep(ctx context.Context, env *steps.Env, s steps.Step) ([]report.Change, error) {
-	actions, err := s.Plan(ctx, env)
-	if err != nil || len(actions) == 0 {
-		return nil, err
-	}
-	return executeBootSafe(ctx, env, actions)
 }
 
 // executeBootSafe executes a step's actions with its service commands made

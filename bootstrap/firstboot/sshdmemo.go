@@ -31,7 +31,7 @@ import (
 // Only successful answers are kept. A plain `sshd -t` (the validation after
 // a write) and every other command always run.
 //
-// firstboot's two chains share one sshdAnswers; mu guards memo.
+// firstboot's lanes share one sshdAnswers; mu guards memo.
 type sshdAnswers struct {
 	runner.Runner
 	root *root.Root

@@ -43,13 +43,14 @@ func cryptoFor(ctx context.Context, env *Env) (sshCrypto, error) {
 	if p.Crypto == sshcrypto.Off || p.Crypto == "" {
 		return sshCrypto{Skipped: "ssh.crypto is off"}, nil
 	}
-	v, source, ok := sshdVersion(ctx, env)
+	facts, _ := recordedSSHDFacts(env)
+	v, source, ok := sshdVersion(ctx, env, facts)
 	if !ok {
 		return sshCrypto{Skipped: source}, nil
 	}
 	c := sshCrypto{Version: v, Source: source, Lists: sshcrypto.Choose(p.Crypto, v, p.HostKeyTypes, p.CryptoRequire)}
 	// Names this very binary accepted at bake need no new probe.
-	if f, ok := recordedSSHDFacts(env); hasSSHD(env) && !(ok && f.acceptedAll(c.Lists)) {
+	if hasSSHD(env) && !(facts != nil && facts.acceptedAll(c.Lists)) {
 		confirmed, err := confirmLists(ctx, env, c.Lists)
 		if err != nil {
 			return c, err
@@ -170,10 +171,11 @@ func unknownAlgorithm(err error) bool {
 
 // sshdVersion asks the target's sshd (`sshd -V`) where it can run, and the
 // package database otherwise (an offline image). When neither answers, the
-// second result says why.
-func sshdVersion(ctx context.Context, env *Env) (sshcrypto.Version, string, bool) {
+// second result says why. facts are the bake's record for this binary (nil
+// when there is none).
+func sshdVersion(ctx context.Context, env *Env, facts *SSHDFacts) (sshcrypto.Version, string, bool) {
 	if hasSSHD(env) {
-		if banner, ok := sshdBanner(ctx, env); ok {
+		if banner, ok := sshdBanner(ctx, env, facts); ok {
 			v, _ := sshcrypto.ParseBanner(banner)
 			return v, "sshd -V", true
 		}
@@ -182,11 +184,12 @@ func sshdVersion(ctx context.Context, env *Env) (sshcrypto.Version, string, bool
 }
 
 // sshdBanner is the target's `sshd -V` line with an OpenSSH version in it:
-// recorded at bake for this very binary (SSHDFactsFile), or asked now.
-func sshdBanner(ctx context.Context, env *Env) (string, bool) {
-	if f, ok := recordedSSHDFacts(env); ok {
-		if _, ok := sshcrypto.ParseBanner(f.Banner); ok {
-			return f.Banner, true
+// recorded at bake for this very binary (facts, from recordedSSHDFacts;
+// nil when there is none), or asked now.
+func sshdBanner(ctx context.Context, env *Env, facts *SSHDFacts) (string, bool) {
+	if facts != nil {
+		if _, ok := sshcrypto.ParseBanner(facts.Banner); ok {
+			return facts.Banner, true
 		}
 	}
 	res, _ := env.Run.Run(ctx, runner.Cmd{Name: sshdBinary, Args: []string{"-V"}})

@@ -173,7 +173,8 @@ func sshdFactsAction(ctx context.Context, env *Env) (*Action, error) {
 	if !hasSSHD(env) {
 		return nil, nil
 	}
-	banner, ok := sshdBanner(ctx, env)
+	old, haveOld := recordedSSHDFacts(env)
+	banner, ok := sshdBanner(ctx, env, old)
 	if !ok {
 		return nil, nil
 	}
@@ -182,7 +183,6 @@ func sshdFactsAction(ctx context.Context, env *Env) (*Action, error) {
 		return nil, err
 	}
 	f := SSHDFacts{Comment: sshdFactsComment, Binary: sshdBinary, SHA256: sum, Banner: banner, Accepted: sshcrypto.Lists{}, File: fileID(env, sshdBinary)}
-	old, haveOld := recordedSSHDFacts(env)
 	if p := env.Profile.SSH; p.Crypto != sshcrypto.Off && p.Crypto != "" {
 		v, _ := sshcrypto.ParseBanner(banner)
 		lists := nonEmpty(sshcrypto.Choose(p.Crypto, v, p.HostKeyTypes, p.CryptoRequire))

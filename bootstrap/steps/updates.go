@@ -74,6 +74,7 @@ func (u Updates) configure(ctx context.Context, env *Env) ([]Action, error) {
 		}
 	case "dnf":
 		da := dnfAutomaticFor(env.Distro)
+		settings := dnfAutomaticSettings(p, da.knowsReboot(env.Root))
 		files := []string{da.Config}
 		for _, f := range da.Legacy {
 			if env.Root.Exists(f) {
@@ -89,7 +90,7 @@ func (u Updates) configure(ctx context.Context, env *Env) ([]Action, error) {
 			if len(old) == 0 {
 				text = dnfOverrideHeader
 			}
-			for _, kv := range dnfAutomaticSettings(p, da.knowsReboot(env.Root)) {
+			for _, kv := range settings {
 				text = setINI(text, "commands", kv[0], kv[1])
 			}
 			a, err := WriteFile(env.Root, f, []byte(text), 0o644, "dnf automatic: apply security updates")
