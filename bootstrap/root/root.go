@@ -33,6 +33,8 @@ type Root struct {
 	// data is still fsynced before the rename, so a power cut leaves the old
 	// or the new file, never an empty one.
 	DeferDirSync bool
+
+	in *inRoot // openat2 reads (inroot.go); nil: always walk
 }
 
 // Dir returns a writable root at dir ("/" for the live system).
@@ -48,7 +50,7 @@ func Dir(dir string) (*Root, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("root %s: not a directory", dir)
 	}
-	return &Root{Dir: abs}, nil
+	return &Root{Dir: abs, in: &inRoot{}}, nil
 }
 
 // ReadOnly returns a root served from fsys, e.g. a filesystem inside a disk image.
@@ -170,6 +172,9 @@ func (r *Root) readlinkRaw(p string) (string, error) {
 
 // ReadFile reads an in-root file, following symlinks inside the root.
 func (r *Root) ReadFile(p string) ([]byte, error) {
+	if data, ok, err := r.readIn(clean(p)); ok {
+		return data, err
+	}
 	rp, err := r.Resolve(p)
 	if err != nil {
 		return nil, err
@@ -183,6 +188,12 @@ func (r *Root) ReadFile(p string) ([]byte, error) {
 // Open opens an in-root file for reading, following symlinks inside the
 // root (for large files read in blocks, such as binaries to hash).
 func (r *Root) Open(p string) (fs.File, error) {
+	if f, ok, err := r.openFileIn(clean(p)); ok {
+		if err != nil {
+			return nil, err
+		}
+		return f, nil
+	}
 	rp, err := r.Resolve(p)
 	if err != nil {
 		return nil, err
@@ -195,20 +206,48 @@ func (r *Root) Open(p string) (fs.File, error) {
 
 // Stat follows symlinks inside the root.
 func (r *Root) Stat(p string) (fs.FileInfo, error) {
+	if fi, ok, err := r.statIn(clean(p), false); ok {
+		return fi, err
+	}
 	rp, err := r.Resolve(p)
 	if err != nil {
 		return nil, err
 	}
-	return r.lstatRaw(rp)
+	fi, err := r.lstatRaw(rp)
+	return asNamed(p, fi, err)
 }
+
+// asNamed names a FileInfo as os.Stat does: after the path asked for (its
+// last component, "/" for the root), not after where its symlinks lead.
+func asNamed(p string, fi fs.FileInfo, err error) (fs.FileInfo, error) {
+	if err != nil {
+		return nil, err
+	}
+	if name := path.Base(clean(p)); name != fi.Name() {
+		return named{fi, name}, nil
+	}
+	return fi, nil
+}
+
+// named is a FileInfo under another name.
+type named struct {
+	fs.FileInfo
+	name string
+}
+
+func (n named) Name() string { return n.name }
 
 // Lstat does not follow a final symlink.
 func (r *Root) Lstat(p string) (fs.FileInfo, error) {
+	if fi, ok, err := r.statIn(clean(p), true); ok {
+		return fi, err
+	}
 	rp, err := r.resolve(clean(p), false)
 	if err != nil {
 		return nil, err
 	}
-	return r.lstatRaw(rp)
+	fi, err := r.lstatRaw(rp)
+	return asNamed(p, fi, err)
 }
 
 // Exists reports whether p exists (following symlinks).
@@ -219,6 +258,9 @@ func (r *Root) Exists(p string) bool {
 
 // ReadDir lists a directory, sorted by name.
 func (r *Root) ReadDir(p string) ([]fs.DirEntry, error) {
+	if entries, ok, err := r.readDirIn(clean(p)); ok {
+		return entries, err
+	}
 	rp, err := r.Resolve(p)
 	if err != nil {
 		return nil, err
