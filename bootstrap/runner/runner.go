@@ -8,10 +8,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Cmd is one program invocation, argv style: never a shell string.
@@ -116,10 +120,16 @@ func (e Exec) Run(ctx context.Context, c Cmd) (Result, error) {
 	if c.Stdin != nil {
 		cmd.Stdin = bytes.NewReader(c.Stdin)
 	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if cmd.Stdin == nil {
+		if null := devNull(); null != nil {
+			cmd.Stdin = null
+		}
+	}
+	var out, errOut capture
+	out.attach(&cmd.Stdout)
+	errOut.attach(&cmd.Stderr)
 	err := cmd.Run()
-	res := Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	res := Result{Stdout: out.bytes(), Stderr: errOut.bytes()}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		res.ExitCode = ee.ExitCode()
@@ -167,4 +177,50 @@ func Lookup(dir, name string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// devNull is the null device every command without input reads, opened
+// once (os/exec would open it for each command).
+var devNull = sync.OnceValue(func() *os.File {
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		return nil
+	}
+	return f
+})
+
+// capture collects a command's stdout or stderr. The child writes into an
+// anonymous in-memory file (memfd_create(2)) directly; it is read back once
+// the child has exited. Pipes would need a goroutine each, woken for every
+// write, and a wait for every process that inherited the pipe (a daemon a
+// command started). Without memfd it falls back to a pipe and a buffer.
+type capture struct {
+	f   *os.File
+	buf bytes.Buffer
+}
+
+// attach makes w (cmd.Stdout or cmd.Stderr) write into the capture.
+func (c *capture) attach(w *io.Writer) {
+	fd, err := unix.MemfdCreate("hardbake-output", unix.MFD_CLOEXEC)
+	if err != nil {
+		*w = &c.buf
+		return
+	}
+	c.f = os.NewFile(uintptr(fd), "hardbake-output")
+	*w = c.f
+}
+
+// bytes returns what was written and releases the memfd.
+func (c *capture) bytes() []byte {
+	if c.f == nil {
+		return c.buf.Bytes()
+	}
+	defer c.f.Close()
+	fi, err := c.f.Stat()
+	if err != nil || fi.Size() == 0 {
+		return nil
+	}
+	data := make([]byte, fi.Size())
+	n, _ := c.f.ReadAt(data, 0)
+	return data[:n]
 }
