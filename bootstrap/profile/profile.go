@@ -5,13 +5,12 @@ package profile
 
 import (
 	_ "embed"
-	"fmt"
 	"reflect"
-	"sync"
 )
 
 // DefaultYAML is the commented default profile that `hardbake profile` prints.
-// Default() is parsed from it, so the documentation cannot drift from the code.
+// Default() is decoded from it (at `go test -update`, see Default), so the
+// documentation cannot drift from the code.
 //
 //go:embed default.yaml
 var DefaultYAML string
@@ -52,18 +51,10 @@ var AddressFamilies = []string{"any", "inet", "inet6"}
 // HostKeyTypes are the values ssh.host_key_types accepts (ssh-keygen -t).
 var HostKeyTypes = []string{"ed25519", "ecdsa", "rsa"}
 
-// Default returns the default profile.
-// DefaultYAML is parsed once per process (every Load starts from it); each
-// call gets its own deep copy.
-func Default() *Profile { return defaultProfile().Clone() }
-
-var defaultProfile = sync.OnceValue(func() *Profile {
-	p, err := decodeOnto(&Profile{}, []byte(DefaultYAML), "built-in default profile")
-	if err != nil {
-		panic(fmt.Sprintf("built-in default profile is invalid: %v", err))
-	}
-	return p
-})
+// Default returns the default profile, a deep copy of its own: DefaultYAML
+// as compiled in (default_gen.go, checked against DefaultYAML by
+// TestBuiltinDefaultIsDefaultYAML), so no process parses it to start.
+func Default() *Profile { return builtinDefault.Clone() }
 
 // Clone returns a deep copy of p: no slice, map or pointer is shared.
 func (p *Profile) Clone() *Profile {
