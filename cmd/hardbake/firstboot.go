@@ -59,16 +59,9 @@ func runFirstboot(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return fmt.Errorf("%w: %v", bootstrap.ErrInvalid, err)
 	}
-	p := profile.Default()
-	switch {
-	case profileFile != "":
-		if p, err = profile.Load(profileFile); err != nil {
-			return err
-		}
-	case r.Exists(firstboot.ProfileFile):
-		if p, err = profile.Load(r.HostPath(firstboot.ProfileFile)); err != nil {
-			return err
-		}
+	p, err := firstbootProfile(r, profileFile)
+	if err != nil {
+		return err
 	}
 	env := &steps.Env{
 		Root: r, Run: runner.Exec{Chroot: r.Dir}, Distro: d, Profile: p,
@@ -102,6 +95,18 @@ func runFirstboot(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fmt.Errorf("%w: %w", errReported, bootstrap.ErrCheckFailed)
 	}
 	return runErr
+}
+
+// firstbootProfile is --profile, else the profile the image was baked
+// with, else the built-in one.
+func firstbootProfile(r *root.Root, profileFile string) (*profile.Profile, error) {
+	switch {
+	case profileFile != "":
+		return profile.Load(profileFile)
+	case r.Exists(firstboot.ProfileFile):
+		return profile.Load(r.HostPath(firstboot.ProfileFile))
+	}
+	return profile.Default(), nil
 }
 
 // warnLoudly prints to stderr and, on a live system, to the console too:
