@@ -34,10 +34,13 @@ import (
 // firstboot's lanes share one sshdAnswers; mu guards memo.
 type sshdAnswers struct {
 	runner.Runner
-	root *root.Root
-	mu   sync.Mutex
-	memo map[string]runner.Result
+	root  *root.Root
+	mu    sync.Mutex
+	memo  map[string]runner.Result
+	asked map[string]bool // -T commands run once already
 }
+
+const sshdBinary = "/usr/sbin/sshd"
 
 // mounterAnswers keeps the inner Runner's Mounter (chroot mounts for package
 // installs) visible through the wrapper.
@@ -63,6 +66,24 @@ func rememberSSHD(env *steps.Env) *steps.Env {
 
 // Run implements runner.Runner.
 func (a *sshdAnswers) Run(ctx context.Context, c runner.Cmd) (runner.Result, error) {
+	if c.Name == sshdBinary && len(c.Args) > 0 && c.Args[0] == "-T" && a.firstAsk(c) {
+		// Nothing to remember yet: sshd runs at once, and the state it
+		// answers for is fingerprinted meanwhile (only the sshd lane writes
+		// what sshd reads, and it is waiting for this answer).
+		state := make(chan string, 1)
+		go func() {
+			s, err := a.configState()
+			if err != nil {
+				s = ""
+			}
+			state <- s
+		}()
+		res, err := a.Runner.Run(ctx, c)
+		if s := <-state; err == nil && s != "" {
+			a.store(c.String()+"\x00"+s, res)
+		}
+		return res, err
+	}
 	key, ok := a.key(c)
 	if !ok {
 		return a.Runner.Run(ctx, c)
@@ -75,17 +96,40 @@ func (a *sshdAnswers) Run(ctx context.Context, c runner.Cmd) (runner.Result, err
 	}
 	res, err := a.Runner.Run(ctx, c)
 	if err == nil {
-		a.mu.Lock()
-		a.memo[key] = res
-		a.mu.Unlock()
+		a.store(key, res)
 	}
 	return res, err
+}
+
+func (a *sshdAnswers) store(key string, res runner.Result) {
+	a.mu.Lock()
+	a.memo[key] = res
+	a.mu.Unlock()
+}
+
+// firstAsk reports whether c is asked for the first time in this run, and
+// records that it was.
+func (a *sshdAnswers) firstAsk(c runner.Cmd) bool {
+	if len(c.Stdin) > 0 || len(c.Env) > 0 || slices.Contains(c.Args, "-h") {
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.asked == nil {
+		a.asked = map[string]bool{}
+	}
+	s := c.String()
+	if a.asked[s] {
+		return false
+	}
+	a.asked[s] = true
+	return true
 }
 
 // key says whether c is a question that may be answered from memory, and
 // under which key.
 func (a *sshdAnswers) key(c runner.Cmd) (string, bool) {
-	if c.Name != "/usr/sbin/sshd" || len(c.Stdin) > 0 || len(c.Env) > 0 || len(c.Args) == 0 {
+	if c.Name != sshdBinary || len(c.Stdin) > 0 || len(c.Env) > 0 || len(c.Args) == 0 {
 		return "", false
 	}
 	switch {
