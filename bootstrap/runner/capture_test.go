@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestExecCapturesOutput: stdout and stderr come back separately and whole,
@@ -51,5 +52,38 @@ func TestExecDoesNotWaitForInheritors(t *testing.T) {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if _, after, ok := strings.Cut(string(stat), ") "); err != nil || !ok || strings.HasPrefix(after, "Z") || strings.HasPrefix(after, "X") {
 		t.Fatalf("the background sleep has ended (%q, %v): Run waited for it", stat, err)
+	}
+}
+
+// TestExecCancel: a command still running when the context ends is killed
+// and Run reports the context's error (without the kill, sleep would end
+// after a minute with success); a context already over starts nothing.
+func TestExecCancel(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := Exec{}.Run(ctx, Cmd{Name: "sh", Args: []string{"-c", "touch " + dir + "/started; exec sleep 60"}})
+		done <- err
+	}()
+	for {
+		if _, err := os.Stat(dir + "/started"); err == nil {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("ended before cancel: %v", err)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v, want context.Canceled", err)
+	}
+	if _, err := (Exec{}).Run(ctx, Cmd{Name: "touch", Args: []string{dir + "/ran"}}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v", err)
+	}
+	if _, err := os.Stat(dir + "/ran"); err == nil {
+		t.Fatal("a command ran after its context ended")
 	}
 }

@@ -130,6 +130,10 @@ func (e Exec) Run(ctx context.Context, c Cmd) (Result, error) {
 	errOut.attach(&cmd.Stderr)
 	err := cmd.Run()
 	res := Result{Stdout: out.bytes(), Stderr: errOut.bytes()}
+	if err != nil && ctx.Err() != nil {
+		// Killed because the run was interrupted, not a failure of its own.
+		return res, fmt.Errorf("%s: %w", c, ctx.Err())
+	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		res.ExitCode = ee.ExitCode()
