@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // UserNameRule is what the distribution's own account tool accepts as a
@@ -51,7 +52,11 @@ func (r UIDRange) Regular(uid int) bool { return uid >= r.Min && uid <= r.Max }
 // system, which the default UID_MAX already excludes.
 func UIDRangeFromLoginDefs(text string) UIDRange {
 	r := UIDRange{Min: 1000, Max: 60000}
-	for _, line := range strings.Split(text, "\n") {
+	for line := range strings.Lines(text) {
+		// Most of the file is comments: only UID_M... lines are split.
+		if !strings.HasPrefix(strings.TrimLeftFunc(line, unicode.IsSpace), "UID_M") {
+			continue
+		}
 		f := strings.Fields(line)
 		if len(f) < 2 || strings.HasPrefix(f[0], "#") {
 			continue
@@ -68,6 +73,27 @@ func UIDRangeFromLoginDefs(text string) UIDRange {
 		}
 	}
 	return r
+}
+
+// ColonIDs maps each name of a passwd(5)/group(5) text to its third field
+// as a number (uid, gid; 0 when not a number), with ColonFile's rules, but
+// without splitting every line into fields.
+func ColonIDs(text string, nfields int) map[string]int {
+	out := map[string]int{}
+	for line := range strings.Lines(text) {
+		line = strings.TrimSuffix(line, "\n")
+		if line == "" || line[0] == '#' || strings.Count(line, ":") < nfields-1 {
+			continue
+		}
+		name, rest, _ := strings.Cut(line, ":")
+		if _, seen := out[name]; seen {
+			continue
+		}
+		_, rest, _ = strings.Cut(rest, ":")
+		id, _, _ := strings.Cut(rest, ":")
+		out[name], _ = strconv.Atoi(id)
+	}
+	return out
 }
 
 // ColonFile parses passwd(5)/group(5) style files: name -> fields (the

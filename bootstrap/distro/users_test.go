@@ -2,6 +2,7 @@ package distro
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -80,6 +81,43 @@ func TestNISCompat(t *testing.T) {
 	} {
 		if got := NISCompat(name); got != want {
 			t.Errorf("NISCompat(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+// TestColonIDsMatchesColonFile: the same names and numbers as ColonFile's
+// third field, on passwd and group texts with comments, short lines,
+// duplicates, NIS lines, a blank id and a missing final newline.
+func TestColonIDsMatchesColonFile(t *testing.T) {
+	for _, c := range []struct {
+		text    string
+		nfields int
+	}{
+		{colonPasswd, 7}, {colonPasswd, 3}, {"root:x:0:\nsudo:x:27:alice,bob\nadm:x:4\nsudo:x:99:carol\nnogid:x::\nlast:x:7:", 4},
+		{"", 7}, {"\n\n#x:y:1:1\n", 4}, {"a:b:c:d:e:f:g:h\n", 7},
+	} {
+		want := map[string]int{}
+		for name, f := range ColonFile(c.text, c.nfields) {
+			want[name], _ = strconv.Atoi(f[2])
+		}
+		if got := ColonIDs(c.text, c.nfields); !reflect.DeepEqual(got, want) {
+			t.Errorf("%q/%d: ColonIDs %v, ColonFile %v", c.text, c.nfields, got, want)
+		}
+	}
+}
+
+// TestUIDRangeFromLoginDefs: the values useradd uses, defaults when absent,
+// comments and malformed lines ignored, leading blanks allowed.
+func TestUIDRangeFromLoginDefs(t *testing.T) {
+	for text, want := range map[string]UIDRange{
+		"":                                         {1000, 60000},
+		"UID_MIN 500\nUID_MAX\t59999\n":            {500, 59999},
+		"# UID_MIN 1\n#UID_MAX 2\nUID_MIN x\n":     {1000, 60000},
+		"  UID_MIN   2000 # local\nUID_MAXX 5\n":   {2000, 60000},
+		"SYS_UID_MIN 100\nUID_MIN 1001\nUID_MAX 9": {1001, 9},
+	} {
+		if got := UIDRangeFromLoginDefs(text); got != want {
+			t.Errorf("%q: %v, want %v", text, got, want)
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package host
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/hardbake/hardbake/bootstrap/distro"
@@ -24,23 +23,17 @@ type targetFacts struct {
 }
 
 func (t *Target) facts() (*targetFacts, error) {
-	f := &targetFacts{users: map[string]int{}, groups: map[string]int{}}
+	f := &targetFacts{}
 	passwd, err := t.Root.ReadFile("/etc/passwd")
 	if err != nil {
 		return nil, err
 	}
-	for name, fields := range distro.ColonFile(string(passwd), 7) {
-		uid, _ := strconv.Atoi(fields[2])
-		f.users[name] = uid
-	}
+	f.users = distro.ColonIDs(string(passwd), 7)
 	group, err := t.Root.ReadFile("/etc/group")
 	if err != nil {
 		return nil, err
 	}
-	for name, fields := range distro.ColonFile(string(group), 4) {
-		gid, _ := strconv.Atoi(fields[2])
-		f.groups[name] = gid
-	}
+	f.groups = distro.ColonIDs(string(group), 4)
 	shells, _ := t.Root.ReadFile("/etc/shells")
 	for _, l := range strings.Split(string(shells), "\n") {
 		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
