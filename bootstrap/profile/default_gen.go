@@ -45,3 +45,57 @@ var builtinDefault = Profile{
 		KeepHostname: false,
 	},
 }
+
+// builtinDefaultBaked is Baked(builtinDefault): what an image baked with
+// the default profile keeps for first boot.
+const builtinDefaultBaked = `# The profile this image was baked with; hardbake firstboot reads it.
+skip: []
+ssh:
+    permit_root_login: "no"
+    password_authentication: false
+    address_family: any
+    ports: []
+    max_auth_tries: 3
+    login_grace_time: 30
+    x11_forwarding: false
+    host_key_types:
+        - ed25519
+    crypto: modern
+    crypto_require: []
+updates:
+    upgrade: true
+    automatic: true
+    automatic_reboot: false
+    reboot_time: "02:00"
+    lock_timeout: 600
+services:
+    remove:
+        - exim4
+        - exim4-base
+        - exim4-config
+        - exim4-daemon-light
+        - exim4-daemon-heavy
+        - exim
+        - rpcbind
+        - telnetd
+        - inetutils-telnetd
+        - telnet-server
+        - rsh-server
+        - nis
+        - ypserv
+        - talkd
+    keep: []
+fail2ban:
+    max_retry: 5
+    find_time: 600
+    ban_time: 3600
+    ignore_ip: []
+firewall:
+    backend: auto
+    allow_tcp: []
+    allow_udp: []
+seal:
+    on_bake: false
+    remove_user: ""
+    keep_hostname: false
+`

@@ -9,9 +9,9 @@ import (
 	"strings"
 
 	"github.com/hardbake/hardbake/bootstrap/distro"
+	"github.com/hardbake/hardbake/bootstrap/profile"
 	"github.com/hardbake/hardbake/bootstrap/report"
 	"github.com/hardbake/hardbake/bootstrap/root"
-	"gopkg.in/yaml.v3"
 )
 
 // Paths of the first-boot machinery (bootstrap/firstboot applies host data
@@ -118,11 +118,10 @@ func (f Firstboot) plan(ctx context.Context, env *Env) ([]Action, []byte, error)
 		return nil, nil, err
 	}
 	actions = appendAction(actions, bin)
-	prof, err := yaml.Marshal(env.Profile)
+	prof, err := profile.Baked(env.Profile)
 	if err != nil {
 		return nil, nil, err
 	}
-	prof = append([]byte("# The profile this image was baked with; hardbake firstboot reads it.\n"), prof...)
 	writes := []struct {
 		path, text, summary string
 		when                bool
