@@ -109,12 +109,12 @@ func (e Exec) Run(ctx context.Context, c Cmd) (Result, error) {
 		if !ok {
 			return notRunnable(127, "No such file or directory")
 		}
-		cmd = exec.CommandContext(ctx, p, c.Args...)
+		cmd = exec.Command(p, c.Args...)
 		cmd.Args[0] = c.Name
 		cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: e.Chroot}
 		cmd.Dir = "/"
 	} else {
-		cmd = exec.CommandContext(ctx, c.Name, c.Args...)
+		cmd = exec.Command(c.Name, c.Args...)
 	}
 	cmd.Env = append(append([]string{}, baseEnv...), c.Env...)
 	if c.Stdin != nil {
@@ -128,7 +128,7 @@ func (e Exec) Run(ctx context.Context, c Cmd) (Result, error) {
 	var out, errOut capture
 	out.attach(&cmd.Stdout)
 	errOut.attach(&cmd.Stderr)
-	err := cmd.Run()
+	err := run(ctx, cmd)
 	res := Result{Stdout: out.bytes(), Stderr: errOut.bytes()}
 	if err != nil && ctx.Err() != nil {
 		// Killed because the run was interrupted, not a failure of its own.
@@ -181,6 +181,46 @@ func Lookup(dir, name string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// run runs cmd; when ctx ends first the child is killed, as with
+// exec.CommandContext. The wait for the child's exit parks in the runtime's
+// poller on a pidfd (pidfd_open(2), readable once the child has exited),
+// not in a blocking waitid that holds a thread: the runtime then hands no
+// processor around and wakes no thread while the image's tools run, which
+// took 0.6-0.8 ms of a first boot's CPU (and preempted the tools). Without
+// pidfds (Linux < 5.10), Wait blocks.
+func run(ctx context.Context, cmd *exec.Cmd) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { cmd.Process.Kill() })
+	waitExited(cmd.Process)
+	err := cmd.Wait()
+	stop()
+	return err
+}
+
+// waitExited returns once p has exited (it stays to be reaped by Wait).
+func waitExited(p *os.Process) {
+	fd, err := unix.PidfdOpen(p.Pid, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		return
+	}
+	f := os.NewFile(uintptr(fd), "pidfd")
+	defer f.Close()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Read(func(fd uintptr) bool {
+		var info unix.Siginfo
+		err := unix.Waitid(unix.P_PIDFD, int(fd), &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+		return err != nil || info.Signo != 0
+	})
 }
 
 // devNull is the null device every command without input reads, opened
