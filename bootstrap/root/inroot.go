@@ -1,10 +1,14 @@
 package root
 
 import (
+	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
+	"path"
 	"runtime"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -211,4 +215,104 @@ func (s *statInfo) Mode() fs.FileMode {
 		m |= fs.ModeSticky
 	}
 	return m
+}
+
+// writeIn is WriteFile through the parent directory's descriptor, opened
+// with openat2(RESOLVE_IN_ROOT): the temp file, its rename and the
+// directory fsync are *at calls on it, with no path walked again. done is
+// false when the walk must do it: a final symlink (written through to its
+// target), a parent that cannot be opened (the walk reports it), no openat2.
+func (r *Root) writeIn(p string, data []byte, mode fs.FileMode, owner Owner) (done bool, err error) {
+	if p == "/" {
+		return false, nil
+	}
+	dir, name := path.Split(p)
+	dfd, ok, err := r.openIn(path.Clean(dir), unix.O_RDONLY|unix.O_DIRECTORY)
+	if !ok || err != nil {
+		return false, nil
+	}
+	defer unix.Close(dfd)
+	var st unix.Stat_t
+	switch err := unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); {
+	case err == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK:
+		return false, nil
+	case err == nil && st.Mode&unix.S_IFMT != unix.S_IFREG:
+		return true, fmt.Errorf("write %s: not a regular file", p)
+	case err == nil:
+		mode = fs.FileMode(st.Mode & 0o777)
+		owner = Owner{int(st.Uid), int(st.Gid)}
+	case err != unix.ENOENT:
+		return false, nil
+	}
+	tmp, fd, err := createTempAt(dfd, name)
+	if err != nil {
+		return true, &fs.PathError{Op: "open", Path: r.HostPath(path.Join(dir, tmp)), Err: err}
+	}
+	fail := func(op string, err error) (bool, error) {
+		unix.Close(fd)
+		unix.Unlinkat(dfd, tmp, 0)
+		return true, &fs.PathError{Op: op, Path: r.HostPath(path.Join(dir, tmp)), Err: err}
+	}
+	for b := data; len(b) > 0; {
+		n, err := unix.Write(fd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fail("write", err)
+		}
+		b = b[n:]
+	}
+	if err := unix.Fchmod(fd, sysMode(mode)); err != nil {
+		return fail("chmod", err)
+	}
+	if err := unix.Fchown(fd, owner.UID, owner.GID); err != nil {
+		return fail("chown", err)
+	}
+	if err := unix.Fsync(fd); err != nil {
+		return fail("sync", err)
+	}
+	if err := unix.Close(fd); err != nil {
+		unix.Unlinkat(dfd, tmp, 0)
+		return true, &fs.PathError{Op: "close", Path: r.HostPath(path.Join(dir, tmp)), Err: err}
+	}
+	if err := unix.Renameat(dfd, tmp, dfd, name); err != nil {
+		unix.Unlinkat(dfd, tmp, 0)
+		return true, &os.LinkError{Op: "rename", Old: r.HostPath(path.Join(dir, tmp)), New: r.HostPath(p), Err: err}
+	}
+	if r.DeferDirSync {
+		return true, nil
+	}
+	if err := unix.Fsync(dfd); err != nil && err != unix.EINVAL {
+		return true, &fs.PathError{Op: "sync", Path: r.HostPath(dir), Err: err}
+	}
+	return true, nil
+}
+
+// sysMode is mode as chmod(2) takes it (os.Chmod's conversion).
+func sysMode(mode fs.FileMode) uint32 {
+	m := uint32(mode.Perm())
+	if mode&fs.ModeSetuid != 0 {
+		m |= unix.S_ISUID
+	}
+	if mode&fs.ModeSetgid != 0 {
+		m |= unix.S_ISGID
+	}
+	if mode&fs.ModeSticky != 0 {
+		m |= unix.S_ISVTX
+	}
+	return m
+}
+
+// createTempAt creates ".<name>.hardbake-<random>" in dfd (mode 0600), the
+// name os.CreateTemp gives in writeAtomic.
+func createTempAt(dfd int, name string) (string, int, error) {
+	for try := 0; ; try++ {
+		tmp := "." + name + ".hardbake-" + strconv.FormatUint(uint64(rand.Uint32()), 10)
+		fd, err := unix.Openat(dfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
+		if err == unix.EEXIST && try < 100 {
+			continue
+		}
+		return tmp, fd, err
+	}
 }

@@ -2,6 +2,7 @@ package root
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -216,5 +217,73 @@ func TestInRootFallsBack(t *testing.T) {
 	}
 	if data, err := r.ReadFile("/etc/abs-os-release"); err != nil || string(data) != "ID=inside\n" {
 		t.Fatalf("walk: %q %v", data, err)
+	}
+}
+
+// treeState describes every entry under dir: kind, mode, owner, content or
+// link target; the temp files of an unfinished write would show too.
+func treeState(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		fi, _ := os.Lstat(p)
+		st := fi.Sys().(*syscall.Stat_t)
+		desc := fmt.Sprintf("%v %d:%d", fi.Mode(), st.Uid, st.Gid)
+		switch {
+		case fi.Mode()&fs.ModeSymlink != 0:
+			target, _ := os.Readlink(p)
+			desc += " -> " + target
+		case fi.Mode().IsRegular():
+			data, _ := os.ReadFile(p)
+			desc += " " + string(data)
+		}
+		out[rel] = desc
+		return nil
+	})
+	return out
+}
+
+// TestWriteInMatchesWalk: WriteFile through the parent's descriptor leaves
+// the same tree as the component walk: new and existing files (mode and
+// owner kept), through linked parent directories, through a final link to
+// its target, refused on a directory or a missing parent, no temp files.
+func TestWriteInMatchesWalk(t *testing.T) {
+	for _, p := range []string{
+		"/etc/new", "/etc/big", "/etc/sshdir/sshd_config", "/etc/ssh-rel/00-a.conf", "/lib/os/os-release",
+		"/etc/localtime", "/etc/os-release", "/etc/escape", "/etc/dangling", "/var/tmp", "/missing/file",
+		"/etc/escape-abs", "/../../etc/new2", "/usr/lib/os/sub-of-file-is-a-file/x", "/etc/loop-a",
+	} {
+		t.Run(p, func(t *testing.T) {
+			a, b := trickyTree(t), trickyTree(t)
+			if os.Geteuid() == 0 {
+				os.Chown(filepath.Join(a, "etc/big"), 1234, 5678)
+				os.Chown(filepath.Join(b, "etc/big"), 1234, 5678)
+			}
+			fast, _ := Dir(a)
+			if fast.rootFD() < 0 {
+				t.Skip("openat2 is not available here")
+			}
+			walk := &Root{Dir: b}
+			ea := fast.WriteFile(p, []byte("written\n"), 0o640, Owner{0, 0})
+			eb := walk.WriteFile(p, []byte("written\n"), 0o640, Owner{0, 0})
+			if (ea == nil) != (eb == nil) {
+				t.Fatalf("openat2: %v, walk: %v", ea, eb)
+			}
+			sa, sb := treeState(t, a), treeState(t, b)
+			for k, v := range sb {
+				if sa[k] != v {
+					t.Errorf("%s: openat2 %q, walk %q", k, sa[k], v)
+				}
+			}
+			for k, v := range sa {
+				if _, ok := sb[k]; !ok {
+					t.Errorf("%s: only after openat2: %q", k, v)
+				}
+			}
+		})
 	}
 }

@@ -27,6 +27,9 @@ func (r *Root) WriteFile(p string, data []byte, mode fs.FileMode, owner Owner) e
 	if !r.Writable() {
 		return ErrReadOnly
 	}
+	if done, err := r.writeIn(clean(p), data, mode, owner); done {
+		return err
+	}
 	rp, err := r.Resolve(p)
 	if err != nil {
 		return err
