@@ -351,7 +351,8 @@ func (s SSH) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 		checks = append(checks, c)
 	}
 	// Match blocks are not in `sshd -T` without -C: read them from the files.
-	if eff, err := sshdconfig.Load(env.Root, SSHDConfig); err == nil {
+	eff, err := sshdconfig.Load(env.Root, SSHDConfig)
+	if err == nil {
 		var weak []string
 		for _, m := range eff.Matches {
 			for _, v := range m.Directives {
@@ -366,7 +367,10 @@ func (s SSH) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 		}
 		checks = append(checks, c)
 	}
-	checks = append(checks, hostKeysCheck(env, p))
+	if err != nil {
+		eff = nil
+	}
+	checks = append(checks, hostKeysCheckWith(env, p, eff))
 	if env.Root.Exists("/etc/cloud/cloud.cfg.d") {
 		data, _ := env.Root.ReadFile(CloudInitSSH)
 		checks = append(checks, check("ssh.cloud_init_pwauth", "ssh_pwauth: false", cloudInitPwauth(string(data))))

@@ -69,12 +69,22 @@ func hostKeyProblem(pub []byte, allowed []string) (desc, problem string) {
 // off hardbake leaves the key set to the distribution: only DSA and short RSA
 // keys fail then.
 func hostKeysCheck(env *Env, p profile.SSH) report.Check {
+	eff, err := sshdconfig.Load(env.Root, SSHDConfig)
+	if err != nil {
+		eff = nil
+	}
+	return hostKeysCheckWith(env, p, eff)
+}
+
+// hostKeysCheckWith is hostKeysCheck with the configuration already read
+// (nil: unreadable, sshd's default key paths apply).
+func hostKeysCheckWith(env *Env, p profile.SSH, eff *sshdconfig.Effective) report.Check {
 	allowed := p.HostKeyTypes
 	if p.Crypto == sshcrypto.Off {
 		allowed = nil
 	}
 	paths := sshdDefaultHostKeys
-	if eff, err := sshdconfig.Load(env.Root, SSHDConfig); err == nil {
+	if eff != nil {
 		if vals := eff.All("hostkey"); len(vals) > 0 {
 			paths = nil
 			for _, v := range vals {
