@@ -126,20 +126,40 @@ func recordedSSHDFacts(env *Env) (*SSHDFacts, bool) {
 	if err != nil {
 		return nil, false
 	}
-	var f SSHDFacts
-	if json.Unmarshal(data, &f) != nil || f.Binary != sshdBinary || f.SHA256 == "" || f.Banner == "" {
+	f, ok := parseSSHDFacts(data)
+	if !ok {
 		return nil, false
 	}
 	if f.File != nil {
 		if id := fileID(env, sshdBinary); id != nil && *id == *f.File {
-			return &f, true
+			return f, true
 		}
 	}
 	sum, err := sshdBinarySum(env)
 	if err != nil || sum != f.SHA256 {
 		return nil, false
 	}
-	return &f, true
+	return f, true
+}
+
+// parsedFacts keeps each facts text decoded once per process (the prefetch,
+// the ssh step's plan and its check all read the file): text -> *SSHDFacts
+// or nil. The decoded facts are never modified.
+var parsedFacts sync.Map
+
+// parseSSHDFacts decodes a facts file; false when it is not facts about
+// sshdBinary.
+func parseSSHDFacts(data []byte) (*SSHDFacts, bool) {
+	if v, ok := parsedFacts.Load(string(data)); ok {
+		f := v.(*SSHDFacts)
+		return f, f != nil
+	}
+	f := new(SSHDFacts)
+	if json.Unmarshal(data, f) != nil || f.Binary != sshdBinary || f.SHA256 == "" || f.Banner == "" {
+		f = nil
+	}
+	parsedFacts.Store(string(data), f)
+	return f, f != nil
 }
 
 // acceptedAll reports whether every name of lists is in an accepted list of
