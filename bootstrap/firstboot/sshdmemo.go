@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"io/fs"
 	"slices"
 	"strings"
 	"sync"
@@ -150,7 +151,8 @@ func (a *sshdAnswers) key(c runner.Cmd) (string, bool) {
 // configState fingerprints what `sshd -T` reads: the configuration files
 // (following Include) and the host keys.
 func (a *sshdAnswers) configState() (string, error) {
-	cfg, err := sshdconfig.Load(a.root, steps.SSHDConfig)
+	read := &readsFS{root: a.root, files: map[string]readFile{}}
+	cfg, err := sshdconfig.Load(read, steps.SSHDConfig)
 	if err != nil {
 		return "", err
 	}
@@ -160,16 +162,36 @@ func (a *sshdAnswers) configState() (string, error) {
 	}
 	h := sha256.New()
 	for _, f := range append(slices.Clone(cfg.Files), keys...) {
-		data, err := a.root.ReadFile(f)
-		if err != nil {
-			return "", err
+		rf, ok := read.files[f]
+		if !ok {
+			if rf.data, rf.info, err = a.root.ReadFileInfo(f); err != nil {
+				return "", err
+			}
 		}
-		fi, err := a.root.Stat(f)
-		if err != nil {
-			return "", err
-		}
-		fmt.Fprintf(h, "%s\x00%v\x00%d\x00", f, fi.Mode(), len(data))
-		h.Write(data)
+		fmt.Fprintf(h, "%s\x00%v\x00%d\x00", f, rf.info.Mode(), len(rf.data))
+		h.Write(rf.data)
 	}
 	return strings.ToLower(fmt.Sprintf("%x", h.Sum(nil))), nil
 }
+
+// readsFS reads for sshdconfig.Load and keeps each file's bytes and mode:
+// the fingerprint hashes what was parsed, without reading it again.
+type readsFS struct {
+	root  *root.Root
+	files map[string]readFile
+}
+
+type readFile struct {
+	data []byte
+	info fs.FileInfo
+}
+
+func (r *readsFS) ReadFile(name string) ([]byte, error) {
+	data, info, err := r.root.ReadFileInfo(name)
+	if err == nil {
+		r.files[name] = readFile{data, info}
+	}
+	return data, err
+}
+
+func (r *readsFS) Glob(pattern string) ([]string, error) { return r.root.Glob(pattern) }

@@ -92,17 +92,24 @@ func (r *Root) openIn(p string, flags int) (fd int, ok bool, err error) {
 	return -1, true, &fs.PathError{Op: "open", Path: r.HostPath(p), Err: err}
 }
 
-// readIn reads the whole file at p; ok is false when the walk must answer.
-func (r *Root) readIn(p string) (data []byte, ok bool, err error) {
+// readIn reads the whole file at p and stats it (one descriptor for both);
+// ok is false when the walk must answer.
+func (r *Root) readIn(p string) (data []byte, fi fs.FileInfo, ok bool, err error) {
 	fd, ok, err := r.openIn(p, unix.O_RDONLY)
 	if !ok || err != nil {
-		return nil, ok, err
+		return nil, nil, ok, err
 	}
 	defer unix.Close(fd)
-	var st unix.Stat_t
+	info := &statInfo{name: "/"}
+	if p != "/" {
+		info.name = p[lastSlash(p)+1:]
+	}
 	size := 512
-	if unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size > 0 {
-		size = int(st.Size) + 1 // one more byte sees EOF in the same pass
+	if syscall.Fstat(fd, &info.st) == nil {
+		if info.st.Mode&syscall.S_IFMT == syscall.S_IFREG && info.st.Size > 0 {
+			size = int(info.st.Size) + 1 // one more byte sees EOF in the same pass
+		}
+		fi = info
 	}
 	data = make([]byte, 0, size)
 	for {
@@ -114,10 +121,10 @@ func (r *Root) readIn(p string) (data []byte, ok bool, err error) {
 			continue
 		}
 		if err != nil {
-			return nil, true, &fs.PathError{Op: "read", Path: r.HostPath(p), Err: err}
+			return nil, nil, true, &fs.PathError{Op: "read", Path: r.HostPath(p), Err: err}
 		}
 		if n == 0 {
-			return data, true, nil
+			return data, fi, true, nil
 		}
 		data = data[:len(data)+n]
 	}

@@ -126,6 +126,12 @@ func TestInRootMatchesWalk(t *testing.T) {
 			fa, ea := fast.Stat(p)
 			fb, eb := walk.Stat(p)
 			sameInfo(t, "Stat", fa, fb, ea, eb)
+			rda, ria, ea := fast.ReadFileInfo(p)
+			rdb, rib, eb := walk.ReadFileInfo(p)
+			if string(rda) != string(rdb) {
+				t.Fatalf("ReadFileInfo: %d bytes, walk %d", len(rda), len(rdb))
+			}
+			sameInfo(t, "ReadFileInfo", ria, rib, ea, eb)
 			la, ea := fast.Lstat(p)
 			lb, eb := walk.Lstat(p)
 			sameInfo(t, "Lstat", la, lb, ea, eb)

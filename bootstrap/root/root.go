@@ -172,7 +172,7 @@ func (r *Root) readlinkRaw(p string) (string, error) {
 
 // ReadFile reads an in-root file, following symlinks inside the root.
 func (r *Root) ReadFile(p string) ([]byte, error) {
-	if data, ok, err := r.readIn(clean(p)); ok {
+	if data, _, ok, err := r.readIn(clean(p)); ok {
 		return data, err
 	}
 	rp, err := r.Resolve(p)
@@ -183,6 +183,23 @@ func (r *Root) ReadFile(p string) ([]byte, error) {
 		return fs.ReadFile(r.FS, r.fsName(rp))
 	}
 	return os.ReadFile(r.HostPath(rp))
+}
+
+// ReadFileInfo is ReadFile and Stat of the same file (following symlinks
+// inside the root), through one descriptor where the kernel resolves it.
+func (r *Root) ReadFileInfo(p string) ([]byte, fs.FileInfo, error) {
+	if data, fi, ok, err := r.readIn(clean(p)); ok && (err != nil || fi != nil) {
+		return data, fi, err
+	}
+	data, err := r.ReadFile(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := r.Stat(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	return data, fi, nil
 }
 
 // Open opens an in-root file for reading, following symlinks inside the
