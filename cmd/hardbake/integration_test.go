@@ -28,6 +28,16 @@ var (
 	buildErr  error
 )
 
+// TestMain removes the binary hardbakeBin built (a temporary directory per
+// test run, which would otherwise pile up in TMPDIR).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
 // hardbakeBin builds the static binary once per test run.
 func hardbakeBin(t testing.TB) string {
 	t.Helper()
