@@ -20,7 +20,18 @@ var (
 	accEnv   []string
 	accPaker string
 	accErr   error
+	accWork  string // the private plugin directory, removed by TestMain
 )
+
+// TestMain removes the plugin directory packerEnv made (one per test run,
+// which would otherwise pile up in TMPDIR).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if accWork != "" {
+		os.RemoveAll(accWork)
+	}
+	os.Exit(code)
+}
 
 func repoRoot(t *testing.T) string {
 	t.Helper()
@@ -51,6 +62,7 @@ func packerEnv(t *testing.T) (string, []string) {
 			accErr = err
 			return
 		}
+		accWork = work
 		plugin := filepath.Join(work, "packer-plugin-hardbake")
 		build := exec.Command("go", "build", "-o", plugin, "./cmd/packer-plugin-hardbake")
 		build.Dir = root
