@@ -257,6 +257,7 @@ func (e *env) boot(t *testing.T, name string) *booted {
 	// Boot to SSH takes about a minute under TCG; 8 min means it never comes.
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	b.c, err = v.WaitSSH(ctx, "alice", loadKey(t, filepath.Join(e.work, "alice_key")))
+	noteResets(t, v)
 	cancel()
 	if err != nil {
 		t.Fatal(err)
@@ -533,6 +534,7 @@ func (e *env) firstbootChecks(t *testing.T, b *booted) {
 		defer cancel()
 		time.Sleep(5 * time.Second)
 		c, err := v.WaitSSH(ctx, "alice", loadKey(t, filepath.Join(e.work, "alice_key")))
+		noteResets(t, v)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -573,4 +575,14 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// noteResets says in the log when the harness had to reset a guest whose
+// boot stalled (vm.Options.StallReset): a TCG kernel hang, not hardbake.
+func noteResets(t *testing.T, v *vm.VM) {
+	if n := v.Resets(); n > 0 {
+		lines := strings.Split(strings.TrimRight(v.SerialLog(), "\n"), "\n")
+		t.Logf("vm: the guest's console stalled before SSH came up; the harness reset it %d time(s); console tail:\n%s",
+			n, strings.Join(lines[max(0, len(lines)-30):], "\n"))
+	}
 }

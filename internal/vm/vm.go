@@ -79,6 +79,12 @@ type Options struct {
 	// StopTimeout bounds the graceful power-down in Stop before QEMU is
 	// killed; default 90 s (systemd's shutdown under TCG takes a few).
 	StopTimeout time.Duration
+	// StallReset: when the serial console stays silent this long while
+	// WaitSSH waits, the guest is reset once (QMP system_reset): a TCG guest
+	// kernel now and then hangs early in its boot (seen once in ~10 reboots,
+	// stuck after "IP idents hash table entries"). 0 means 3 minutes,
+	// negative never. VM.Resets counts the resets.
+	StallReset time.Duration
 	// QEMU is the emulator binary; default qemu-system-x86_64.
 	QEMU string
 	// ExtraArgs are appended to the QEMU command line.
@@ -104,6 +110,55 @@ type VM struct {
 	client      *ssh.Client
 	hostKey     ssh.PublicKey
 	serialFinal string
+	resets      int
+}
+
+// Resets is how many times WaitSSH reset a guest whose console had stalled.
+func (v *VM) Resets() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.resets
+}
+
+// stallWatch decides when a silent console means a hung boot: once the
+// console has not grown for after, reset once.
+type stallWatch struct {
+	after      time.Duration
+	size       int64
+	grew       time.Time
+	resetsLeft int
+}
+
+func newStallWatch(after time.Duration, size int64, now time.Time) *stallWatch {
+	switch {
+	case after == 0:
+		after = 3 * time.Minute
+	case after < 0:
+		return &stallWatch{}
+	}
+	return &stallWatch{after: after, size: size, grew: now, resetsLeft: 1}
+}
+
+// observe takes the console's size now and says whether to reset.
+func (w *stallWatch) observe(size int64, now time.Time) bool {
+	if size != w.size {
+		w.size, w.grew = size, now
+		return false
+	}
+	if w.resetsLeft == 0 || now.Sub(w.grew) < w.after {
+		return false
+	}
+	w.resetsLeft--
+	w.grew = now
+	return true
+}
+
+func (v *VM) serialSize() int64 {
+	fi, err := os.Stat(v.serial)
+	if err != nil {
+		return -1
+	}
+	return fi.Size()
 }
 
 // Boot starts QEMU with opts and returns once QEMU is up (its QMP socket
@@ -274,7 +329,13 @@ func (v *VM) args() []string {
 func (v *VM) WaitSSH(ctx context.Context, user string, signer ssh.Signer) (*ssh.Client, error) {
 	addr := fmt.Sprintf("127.0.0.1:%d", v.SSHPort)
 	var lastErr error
+	stall := newStallWatch(v.opts.StallReset, v.serialSize(), time.Now())
 	for {
+		if stall.observe(v.serialSize(), time.Now()) && v.QMP("system_reset") == nil {
+			v.mu.Lock()
+			v.resets++
+			v.mu.Unlock()
+		}
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("vm: no SSH on %s as %s after %s (%v; last error: %v)\nserial console tail:\n%s",
