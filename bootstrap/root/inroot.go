@@ -1,14 +1,11 @@
 package root
 
 import (
-	"fmt"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"path"
 	"runtime"
 	"sort"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -100,10 +97,7 @@ func (r *Root) readIn(p string) (data []byte, fi fs.FileInfo, ok bool, err error
 		return nil, nil, ok, err
 	}
 	defer unix.Close(fd)
-	info := &statInfo{name: "/"}
-	if p != "/" {
-		info.name = p[lastSlash(p)+1:]
-	}
+	info := &statInfo{name: path.Base(p)}
 	size := 512
 	if syscall.Fstat(fd, &info.st) == nil {
 		if info.st.Mode&syscall.S_IFMT == syscall.S_IFREG && info.st.Size > 0 {
@@ -145,11 +139,7 @@ func (r *Root) statIn(p string, noFollow bool) (fi fs.FileInfo, ok bool, err err
 	if err := syscall.Fstat(fd, &st); err != nil {
 		return nil, true, &fs.PathError{Op: "stat", Path: r.HostPath(p), Err: err}
 	}
-	name := "/"
-	if p != "/" {
-		name = p[lastSlash(p)+1:]
-	}
-	return &statInfo{name: name, st: st}, true, nil
+	return &statInfo{name: path.Base(p), st: st}, true, nil
 }
 
 // openFileIn opens p for reading as an *os.File (directories too).
@@ -171,15 +161,6 @@ func (r *Root) readDirIn(p string) (entries []fs.DirEntry, ok bool, err error) {
 	entries, err = f.ReadDir(-1)
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
 	return entries, true, err
-}
-
-func lastSlash(s string) int {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '/' {
-			return i
-		}
-	}
-	return -1
 }
 
 // statInfo is an fs.FileInfo from fstat(2), with the same Mode and Sys
@@ -239,87 +220,9 @@ func (r *Root) writeIn(p string, data []byte, mode fs.FileMode, owner Owner) (do
 		return false, nil
 	}
 	defer unix.Close(dfd)
-	var st unix.Stat_t
-	switch err := unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); {
-	case err == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK:
-		return false, nil
-	case err == nil && st.Mode&unix.S_IFMT != unix.S_IFREG:
-		return true, fmt.Errorf("write %s: not a regular file", p)
-	case err == nil:
-		mode = fs.FileMode(st.Mode & 0o777)
-		owner = Owner{int(st.Uid), int(st.Gid)}
-	case err != unix.ENOENT:
+	err = r.replaceAt(dfd, p, dir, name, data, mode, owner)
+	if err == errFinalLink {
 		return false, nil
 	}
-	tmp, fd, err := createTempAt(dfd, name)
-	if err != nil {
-		return true, &fs.PathError{Op: "open", Path: r.HostPath(path.Join(dir, tmp)), Err: err}
-	}
-	fail := func(op string, err error) (bool, error) {
-		unix.Close(fd)
-		unix.Unlinkat(dfd, tmp, 0)
-		return true, &fs.PathError{Op: op, Path: r.HostPath(path.Join(dir, tmp)), Err: err}
-	}
-	for b := data; len(b) > 0; {
-		n, err := unix.Write(fd, b)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return fail("write", err)
-		}
-		b = b[n:]
-	}
-	if err := unix.Fchmod(fd, sysMode(mode)); err != nil {
-		return fail("chmod", err)
-	}
-	if err := unix.Fchown(fd, owner.UID, owner.GID); err != nil {
-		return fail("chown", err)
-	}
-	if err := unix.Fsync(fd); err != nil {
-		return fail("sync", err)
-	}
-	if err := unix.Close(fd); err != nil {
-		unix.Unlinkat(dfd, tmp, 0)
-		return true, &fs.PathError{Op: "close", Path: r.HostPath(path.Join(dir, tmp)), Err: err}
-	}
-	if err := unix.Renameat(dfd, tmp, dfd, name); err != nil {
-		unix.Unlinkat(dfd, tmp, 0)
-		return true, &os.LinkError{Op: "rename", Old: r.HostPath(path.Join(dir, tmp)), New: r.HostPath(p), Err: err}
-	}
-	if r.DeferDirSync {
-		return true, nil
-	}
-	if err := unix.Fsync(dfd); err != nil && err != unix.EINVAL {
-		return true, &fs.PathError{Op: "sync", Path: r.HostPath(dir), Err: err}
-	}
-	return true, nil
-}
-
-// sysMode is mode as chmod(2) takes it (os.Chmod's conversion).
-func sysMode(mode fs.FileMode) uint32 {
-	m := uint32(mode.Perm())
-	if mode&fs.ModeSetuid != 0 {
-		m |= unix.S_ISUID
-	}
-	if mode&fs.ModeSetgid != 0 {
-		m |= unix.S_ISGID
-	}
-	if mode&fs.ModeSticky != 0 {
-		m |= unix.S_ISVTX
-	}
-	return m
-}
-
-// createTempAt creates ".<name>.hardbake-<random>" in dfd (mode 0600), the
-// name os.CreateTemp gives in writeAtomic.
-func createTempAt(dfd int, name string) (string, int, error) {
-	for try := 0; ; try++ {
-		tmp := "." + name + ".hardbake-" + strconv.FormatUint(uint64(rand.Uint32()), 10)
-		fd, err := unix.Openat(dfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
-		if err == unix.EEXIST && try < 100 {
-			continue
-		}
-		return tmp, fd, err
-	}
+	return true, err
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"syscall"
 )
 
@@ -69,10 +68,7 @@ func (s *Snapshot) Restore() error {
 		sf := s.saved[p]
 		var err error
 		if sf.exists {
-			host := s.r.HostPath(p)
-			if err = writeAtomic(host, sf.data, sf.mode, sf.owner); err == nil {
-				err = syncDir(filepath.Dir(host))
-			}
+			err = writeAtomic(s.r.HostPath(p), sf.data, sf.mode, sf.owner)
 		} else {
 			err = s.r.Remove(p)
 		}

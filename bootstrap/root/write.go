@@ -4,10 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path"
 	"path/filepath"
-	"syscall"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -20,8 +21,8 @@ type Owner struct{ UID, GID int }
 var RootOwner = Owner{0, 0}
 
 // WriteFile replaces p atomically: a temp file in the same directory, fsync,
-// rename, fsync of the directory. An existing file keeps its mode and owner
-// unless keep is false; new files get mode and owner. A final symlink is
+// rename, fsync of the directory. An existing file keeps its mode and owner;
+// new files get mode and owner. A final symlink is
 // resolved inside the root, so /etc/foo -> /usr/share/foo is written to the target.
 func (r *Root) WriteFile(p string, data []byte, mode fs.FileMode, owner Owner) error {
 	if !r.Writable() {
@@ -34,23 +35,40 @@ func (r *Root) WriteFile(p string, data []byte, mode fs.FileMode, owner Owner) e
 	if err != nil {
 		return err
 	}
-	host := r.HostPath(rp)
-	if fi, err := os.Lstat(host); err == nil {
-		if !fi.Mode().IsRegular() {
-			return fmt.Errorf("write %s: not a regular file", p)
-		}
-		mode = fi.Mode().Perm()
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			owner = Owner{int(st.Uid), int(st.Gid)}
-		}
-	}
-	if err := writeAtomic(host, data, mode, owner); err != nil {
+	dir, name := path.Split(rp)
+	dfd, err := openDir(r.HostPath(dir))
+	if err != nil {
 		return err
 	}
-	if r.DeferDirSync {
-		return nil
+	defer unix.Close(dfd)
+	err = r.replaceAt(dfd, p, dir, name, data, mode, owner)
+	if err == errFinalLink {
+		return fmt.Errorf("write %s: not a regular file", p)
 	}
-	return syncDir(filepath.Dir(host))
+	return err
+}
+
+// errFinalLink: the name to replace is a symlink (replaceAt writes no file).
+var errFinalLink = errors.New("final symlink")
+
+// replaceAt replaces name in the directory dfd (in-root dir) with data, as
+// WriteFile does: an existing regular file keeps its mode and owner, a
+// symlink is errFinalLink, anything else is refused. p names the file in
+// errors.
+func (r *Root) replaceAt(dfd int, p, dir, name string, data []byte, mode fs.FileMode, owner Owner) error {
+	var st unix.Stat_t
+	switch err := unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); {
+	case err == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK:
+		return errFinalLink
+	case err == nil && st.Mode&unix.S_IFMT != unix.S_IFREG:
+		return fmt.Errorf("write %s: not a regular file", p)
+	case err == nil:
+		mode = fs.FileMode(st.Mode & 0o777)
+		owner = Owner{int(st.Uid), int(st.Gid)}
+	case err != unix.ENOENT:
+		return &fs.PathError{Op: "stat", Path: r.HostPath(path.Join(dir, name)), Err: err}
+	}
+	return writeAt(dfd, r.HostPath(dir), name, data, mode, owner, !r.DeferDirSync)
 }
 
 // Sync flushes the root's file system (syncfs(2)): everything written so
@@ -67,52 +85,102 @@ func (r *Root) Sync() error {
 	return unix.Syncfs(int(f.Fd()))
 }
 
-// writeAtomic writes a temp file beside host, fsyncs it and renames it
-// over host. The caller makes the rename durable (syncDir or Sync).
-func writeAtomic(host string, data []byte, mode fs.FileMode, owner Owner) (err error) {
-	dir := filepath.Dir(host)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(host)+".hardbake-*")
+// writeAtomic writes data to host (with mode and owner, as they are given)
+// through a temp file beside it, fsynced and renamed over it, then fsyncs
+// the directory.
+func writeAtomic(host string, data []byte, mode fs.FileMode, owner Owner) error {
+	dir, name := filepath.Split(host)
+	dfd, err := openDir(dir)
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Chown(owner.UID, owner.GID); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, host)
+	defer unix.Close(dfd)
+	return writeAt(dfd, dir, name, data, mode, owner, true)
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
+func openDir(dir string) (int, error) {
+	dfd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return err
+		return -1, &fs.PathError{Op: "open", Path: dir, Err: err}
 	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
-		return err
+	return dfd, nil
+}
+
+// writeAt writes name in the directory dfd (hostDir names it in errors):
+// a temp file ".<name>.hardbake-<random>" gets data, mode and owner and is
+// fsynced, then renamed over name; with durable the directory is fsynced
+// too (without, the caller makes the rename durable with Sync).
+func writeAt(dfd int, hostDir, name string, data []byte, mode fs.FileMode, owner Owner, durable bool) error {
+	tmp, fd, err := createTempAt(dfd, name)
+	if err != nil {
+		return &fs.PathError{Op: "open", Path: filepath.Join(hostDir, tmp), Err: err}
+	}
+	fail := func(op string, err error) error {
+		unix.Close(fd)
+		unix.Unlinkat(dfd, tmp, 0)
+		return &fs.PathError{Op: op, Path: filepath.Join(hostDir, tmp), Err: err}
+	}
+	for b := data; len(b) > 0; {
+		n, err := unix.Write(fd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fail("write", err)
+		}
+		b = b[n:]
+	}
+	if err := unix.Fchmod(fd, sysMode(mode)); err != nil {
+		return fail("chmod", err)
+	}
+	if err := unix.Fchown(fd, owner.UID, owner.GID); err != nil {
+		return fail("chown", err)
+	}
+	if err := unix.Fsync(fd); err != nil {
+		return fail("sync", err)
+	}
+	if err := unix.Close(fd); err != nil {
+		unix.Unlinkat(dfd, tmp, 0)
+		return &fs.PathError{Op: "close", Path: filepath.Join(hostDir, tmp), Err: err}
+	}
+	if err := unix.Renameat(dfd, tmp, dfd, name); err != nil {
+		unix.Unlinkat(dfd, tmp, 0)
+		return &os.LinkError{Op: "rename", Old: filepath.Join(hostDir, tmp), New: filepath.Join(hostDir, name), Err: err}
+	}
+	if !durable {
+		return nil
+	}
+	if err := unix.Fsync(dfd); err != nil && err != unix.EINVAL {
+		return &fs.PathError{Op: "sync", Path: hostDir, Err: err}
 	}
 	return nil
+}
+
+// sysMode is mode as chmod(2) takes it (os.Chmod's conversion).
+func sysMode(mode fs.FileMode) uint32 {
+	m := uint32(mode.Perm())
+	if mode&fs.ModeSetuid != 0 {
+		m |= unix.S_ISUID
+	}
+	if mode&fs.ModeSetgid != 0 {
+		m |= unix.S_ISGID
+	}
+	if mode&fs.ModeSticky != 0 {
+		m |= unix.S_ISVTX
+	}
+	return m
+}
+
+// createTempAt creates ".<name>.hardbake-<random>" in dfd (mode 0600).
+func createTempAt(dfd int, name string) (string, int, error) {
+	for try := 0; ; try++ {
+		tmp := "." + name + ".hardbake-" + strconv.FormatUint(uint64(rand.Uint32()), 10)
+		fd, err := unix.Openat(dfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
+		if err == unix.EEXIST && try < 100 {
+			continue
+		}
+		return tmp, fd, err
+	}
 }
 
 // MkdirAll creates p and missing parents (parents get 0755 root:root, p gets
