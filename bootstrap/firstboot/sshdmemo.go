@@ -41,8 +41,6 @@ type sshdAnswers struct {
 	asked map[string]bool // -T commands run once already
 }
 
-const sshdBinary = "/usr/sbin/sshd"
-
 // mounterAnswers keeps the inner Runner's Mounter (chroot mounts for package
 // installs) visible through the wrapper.
 type mounterAnswers struct{ *sshdAnswers }
@@ -67,7 +65,7 @@ func rememberSSHD(env *steps.Env) *steps.Env {
 
 // Run implements runner.Runner.
 func (a *sshdAnswers) Run(ctx context.Context, c runner.Cmd) (runner.Result, error) {
-	if c.Name == sshdBinary && len(c.Args) > 0 && c.Args[0] == "-T" && a.firstAsk(c) {
+	if c.Name == steps.SSHDBinary && len(c.Args) > 0 && c.Args[0] == "-T" && a.firstAsk(c) {
 		// Nothing to remember yet: sshd runs at once, and the state it
 		// answers for is fingerprinted meanwhile (only the sshd lane writes
 		// what sshd reads, and it is waiting for this answer).
@@ -130,7 +128,7 @@ func (a *sshdAnswers) firstAsk(c runner.Cmd) bool {
 // key says whether c is a question that may be answered from memory, and
 // under which key.
 func (a *sshdAnswers) key(c runner.Cmd) (string, bool) {
-	if c.Name != sshdBinary || len(c.Stdin) > 0 || len(c.Env) > 0 || len(c.Args) == 0 {
+	if c.Name != steps.SSHDBinary || len(c.Stdin) > 0 || len(c.Env) > 0 || len(c.Args) == 0 {
 		return "", false
 	}
 	switch {

@@ -119,11 +119,8 @@ func (e Exec) Run(ctx context.Context, c Cmd) (Result, error) {
 	cmd.Env = append(append([]string{}, baseEnv...), c.Env...)
 	if c.Stdin != nil {
 		cmd.Stdin = bytes.NewReader(c.Stdin)
-	}
-	if cmd.Stdin == nil {
-		if null := devNull(); null != nil {
-			cmd.Stdin = null
-		}
+	} else if null := devNull(); null != nil {
+		cmd.Stdin = null
 	}
 	var out, errOut capture
 	out.attach(&cmd.Stdout)

@@ -223,7 +223,7 @@ func (s SSH) Plan(ctx context.Context, env *Env) ([]Action, error) {
 		// second -T from memory while the files are unchanged.
 		actions = append(actions, Action{
 			Kind: "validate", Summary: "sshd -T accepts the new configuration",
-			Cmd:      runner.Cmd{Name: "/usr/sbin/sshd", Args: []string{"-T"}},
+			Cmd:      runner.Cmd{Name: SSHDBinary, Args: []string{"-T"}},
 			Validate: func(ctx context.Context) error { _, err := sshdTest(ctx, env, "-T"); return err },
 		})
 	}
@@ -366,9 +366,6 @@ func (s SSH) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 			c = check("ssh.match_overrides", "none", strings.Join(weak, "; "))
 		}
 		checks = append(checks, c)
-	}
-	if err != nil {
-		eff = nil
 	}
 	checks = append(checks, hostKeysCheckWith(env, p, eff))
 	if env.Root.Exists("/etc/cloud/cloud.cfg.d") {

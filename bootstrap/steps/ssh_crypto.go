@@ -192,7 +192,7 @@ func sshdBanner(ctx context.Context, env *Env, facts *SSHDFacts) (string, bool) 
 			return facts.Banner, true
 		}
 	}
-	res, _ := env.Run.Run(ctx, runner.Cmd{Name: sshdBinary, Args: []string{"-V"}})
+	res, _ := env.Run.Run(ctx, runner.Cmd{Name: SSHDBinary, Args: []string{"-V"}})
 	banner := strings.TrimSpace(string(res.Stderr) + string(res.Stdout))
 	_, ok := sshcrypto.ParseBanner(banner)
 	return banner, ok

@@ -80,18 +80,18 @@ type binarySum struct {
 
 // sshdBinarySum is the sha256 of the target's sshd binary.
 func sshdBinarySum(env *Env) (string, error) {
-	fi, err := env.Root.Stat(sshdBinary)
+	fi, err := env.Root.Stat(SSHDBinary)
 	if err != nil {
 		return "", err
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
-		return fileSum(env, sshdBinary)
+		return fileSum(env, SSHDBinary)
 	}
-	key := fmt.Sprint(env.Root.HostPath(sshdBinary), st.Dev, st.Ino, st.Size, st.Mtim, st.Ctim)
+	key := fmt.Sprint(env.Root.HostPath(SSHDBinary), st.Dev, st.Ino, st.Size, st.Mtim, st.Ctim)
 	v, _ := sshdSums.LoadOrStore(key, &binarySum{})
 	b := v.(*binarySum)
-	b.once.Do(func() { b.sum, b.err = fileSum(env, sshdBinary) })
+	b.once.Do(func() { b.sum, b.err = fileSum(env, SSHDBinary) })
 	return b.sum, b.err
 }
 
@@ -131,7 +131,7 @@ func recordedSSHDFacts(env *Env) (*SSHDFacts, bool) {
 		return nil, false
 	}
 	if f.File != nil {
-		if id := fileID(env, sshdBinary); id != nil && *id == *f.File {
+		if id := fileID(env, SSHDBinary); id != nil && *id == *f.File {
 			return f, true
 		}
 	}
@@ -148,14 +148,14 @@ func recordedSSHDFacts(env *Env) (*SSHDFacts, bool) {
 var parsedFacts sync.Map
 
 // parseSSHDFacts decodes a facts file; false when it is not facts about
-// sshdBinary.
+// SSHDBinary.
 func parseSSHDFacts(data []byte) (*SSHDFacts, bool) {
 	if v, ok := parsedFacts.Load(string(data)); ok {
 		f := v.(*SSHDFacts)
 		return f, f != nil
 	}
 	f := new(SSHDFacts)
-	if json.Unmarshal(data, f) != nil || f.Binary != sshdBinary || f.SHA256 == "" || f.Banner == "" {
+	if json.Unmarshal(data, f) != nil || f.Binary != SSHDBinary || f.SHA256 == "" || f.Banner == "" {
 		f = nil
 	}
 	parsedFacts.Store(string(data), f)
@@ -202,7 +202,7 @@ func sshdFactsAction(ctx context.Context, env *Env) (*Action, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := SSHDFacts{Comment: sshdFactsComment, Binary: sshdBinary, SHA256: sum, Banner: banner, Accepted: sshcrypto.Lists{}, File: fileID(env, sshdBinary)}
+	f := SSHDFacts{Comment: sshdFactsComment, Binary: SSHDBinary, SHA256: sum, Banner: banner, Accepted: sshcrypto.Lists{}, File: fileID(env, SSHDBinary)}
 	if p := env.Profile.SSH; p.Crypto != sshcrypto.Off && p.Crypto != "" {
 		v, _ := sshcrypto.ParseBanner(banner)
 		lists := nonEmpty(sshcrypto.Choose(p.Crypto, v, p.HostKeyTypes, p.CryptoRequire))

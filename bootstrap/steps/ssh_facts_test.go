@@ -17,7 +17,7 @@ import (
 func sshdCalls(rec *runner.Recorder) []string {
 	var out []string
 	for _, c := range rec.Commands {
-		if c.Name != sshdBinary || len(c.Args) == 0 {
+		if c.Name != SSHDBinary || len(c.Args) == 0 {
 			continue
 		}
 		s := c.Args[0]
@@ -108,7 +108,7 @@ func TestSSHDFactsReusedForSameBinary(t *testing.T) {
 	env.Profile = saved
 
 	// An upgraded binary: asked again.
-	if err := env.Root.WriteFile(sshdBinary, []byte("an sshd binary, build 2"), 0o755, root.RootOwner); err != nil {
+	if err := env.Root.WriteFile(SSHDBinary, []byte("an sshd binary, build 2"), 0o755, root.RootOwner); err != nil {
 		t.Fatal(err)
 	}
 	if got := plan(); !slices.Equal(got, []string{"-V", "-t -o"}) {
@@ -167,7 +167,7 @@ func TestSSHDFactsIdentity(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	base := SSHDFacts{Binary: sshdBinary, Banner: "OpenSSH_9.2p1", SHA256: sum, File: fileID(env, sshdBinary)}
+	base := SSHDFacts{Binary: SSHDBinary, Banner: "OpenSSH_9.2p1", SHA256: sum, File: fileID(env, SSHDBinary)}
 	if base.File == nil {
 		t.Fatal("no file identity on a directory root")
 	}

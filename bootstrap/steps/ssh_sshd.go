@@ -16,14 +16,15 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-const sshdBinary = "/usr/sbin/sshd"
+// SSHDBinary is where every supported distribution installs sshd.
+const SSHDBinary = "/usr/sbin/sshd"
 
 // hasSSHD reports whether the target's own sshd can be run.
 func hasSSHD(env *Env) bool {
 	if !env.CanRun() {
 		return false
 	}
-	_, ok := runner.Lookup(env.Root.HostPath("/"), sshdBinary)
+	_, ok := runner.Lookup(env.Root.HostPath("/"), SSHDBinary)
 	return ok
 }
 
@@ -56,7 +57,7 @@ func sshdTest(ctx context.Context, env *Env, mode string, extra ...string) ([]by
 		defer env.Root.Remove("/run/sshd")
 	}
 	args = append(args, extra...)
-	res, err := env.Run.Run(ctx, runner.Cmd{Name: sshdBinary, Args: args})
+	res, err := env.Run.Run(ctx, runner.Cmd{Name: SSHDBinary, Args: args})
 	return res.Stdout, err
 }
 
