@@ -65,7 +65,7 @@ func rememberSSHD(env *steps.Env) *steps.Env {
 
 // Run implements runner.Runner.
 func (a *sshdAnswers) Run(ctx context.Context, c runner.Cmd) (runner.Result, error) {
-	if c.Name == steps.SSHDBinary && len(c.Args) > 0 && c.Args[0] == "-T" && a.firstAsk(c) {
+	if memoizable(c) && c.Args[0] == "-T" && a.firstAsk(c) {
 		// Nothing to remember yet: sshd runs at once, and the state it
 		// answers for is fingerprinted meanwhile (only the sshd lane writes
 		// what sshd reads, and it is waiting for this answer).
@@ -106,12 +106,19 @@ func (a *sshdAnswers) store(key string, res runner.Result) {
 	a.mu.Unlock()
 }
 
+// memoizable reports whether c is a question to the target's sshd whose
+// answer may be remembered: `-V`, an algorithm probe (`-t ... -o`) or `-T`,
+// with nothing of its own (no input, no environment, no other host key).
+func memoizable(c runner.Cmd) bool {
+	if c.Name != steps.SSHDBinary || len(c.Stdin) > 0 || len(c.Env) > 0 || len(c.Args) == 0 || slices.Contains(c.Args, "-h") {
+		return false
+	}
+	return slices.Equal(c.Args, []string{"-V"}) || c.Args[0] == "-T" || (c.Args[0] == "-t" && slices.Contains(c.Args, "-o"))
+}
+
 // firstAsk reports whether c is asked for the first time in this run, and
 // records that it was.
 func (a *sshdAnswers) firstAsk(c runner.Cmd) bool {
-	if len(c.Stdin) > 0 || len(c.Env) > 0 || slices.Contains(c.Args, "-h") {
-		return false
-	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.asked == nil {
@@ -126,24 +133,20 @@ func (a *sshdAnswers) firstAsk(c runner.Cmd) bool {
 }
 
 // key says whether c is a question that may be answered from memory, and
-// under which key.
+// under which key: an answer of `-T` holds while the files it read are the
+// same.
 func (a *sshdAnswers) key(c runner.Cmd) (string, bool) {
-	if c.Name != steps.SSHDBinary || len(c.Stdin) > 0 || len(c.Env) > 0 || len(c.Args) == 0 {
+	if !memoizable(c) {
 		return "", false
 	}
-	switch {
-	case slices.Equal(c.Args, []string{"-V"}):
+	if c.Args[0] != "-T" {
 		return c.String(), true
-	case c.Args[0] == "-t" && slices.Contains(c.Args, "-o") && !slices.Contains(c.Args, "-h"):
-		return c.String(), true
-	case c.Args[0] == "-T" && !slices.Contains(c.Args, "-h"):
-		state, err := a.configState()
-		if err != nil {
-			return "", false
-		}
-		return c.String() + "\x00" + state, true
 	}
-	return "", false
+	state, err := a.configState()
+	if err != nil {
+		return "", false
+	}
+	return c.String() + "\x00" + state, true
 }
 
 // configState fingerprints what `sshd -T` reads: the configuration files

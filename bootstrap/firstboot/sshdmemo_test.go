@@ -68,3 +68,30 @@ func TestSudoRefused(t *testing.T) {
 		t.Error("a sudoers file visudo refused stayed")
 	}
 }
+
+// TestMemoizable: only questions with nothing of their own are remembered;
+// the validation `sshd -t`, another binary, input, environment or another
+// host key always run.
+func TestMemoizable(t *testing.T) {
+	sshd := "/usr/sbin/sshd"
+	for _, tc := range []struct {
+		c    runner.Cmd
+		want bool
+	}{
+		{runner.Cmd{Name: sshd, Args: []string{"-V"}}, true},
+		{runner.Cmd{Name: sshd, Args: []string{"-T", "-f", "/etc/ssh/sshd_config"}}, true},
+		{runner.Cmd{Name: sshd, Args: []string{"-t", "-f", "/etc/ssh/sshd_config", "-o", "Ciphers=aes128-ctr"}}, true},
+		{runner.Cmd{Name: sshd, Args: []string{"-t", "-f", "/etc/ssh/sshd_config"}}, false},
+		{runner.Cmd{Name: sshd, Args: []string{"-T", "-h", "/tmp/key"}}, false},
+		{runner.Cmd{Name: sshd, Args: []string{"-t", "-h", "/tmp/key", "-o", "Ciphers=aes128-ctr"}}, false},
+		{runner.Cmd{Name: sshd, Args: []string{"-T"}, Stdin: []byte("x")}, false},
+		{runner.Cmd{Name: sshd, Args: []string{"-T"}, Env: []string{"A=b"}}, false},
+		{runner.Cmd{Name: sshd}, false},
+		{runner.Cmd{Name: "sshd", Args: []string{"-V"}}, false},
+		{runner.Cmd{Name: sshd, Args: []string{"-V", "-x"}}, false},
+	} {
+		if got := memoizable(tc.c); got != tc.want {
+			t.Errorf("memoizable(%s) = %v, want %v", tc.c, got, tc.want)
+		}
+	}
+}
