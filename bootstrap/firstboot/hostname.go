@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"strings"
-	"syscall"
 
 	"github.com/hardbake/hardbake/bootstrap/report"
 	"github.com/hardbake/hardbake/bootstrap/steps"
@@ -75,13 +74,9 @@ func setHostname(ctx context.Context, env *steps.Env, name string) ([]report.Cha
 	if err != nil {
 		return changes, err
 	}
-	if env.Live() {
-		if cur, _ := os.Hostname(); cur != name {
-			if err := syscall.Sethostname([]byte(name)); err != nil {
-				return changes, err
-			}
-			changes = append(changes, report.Change{Kind: "run", Command: "sethostname " + name, Summary: "running host name"})
-		}
+	c, err := steps.SetRunningHostname(env, name)
+	if c != nil {
+		changes = append(changes, *c)
 	}
-	return changes, nil
+	return changes, err
 }

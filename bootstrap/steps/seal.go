@@ -51,7 +51,7 @@ func (s Seal) ops(env *Env) []sealOp {
 		ops = append(ops, sealOp{Kind: "remove", Path: k, Why: "SSH host key: each machine makes its own at first boot"})
 	}
 	if !env.Profile.Seal.KeepHostname {
-		ops = append(ops, hostnameOps(r)...)
+		ops = append(ops, hostnameOps(r, env.Live())...)
 	}
 	if env.Distro.ServiceManager == distro.Systemd {
 		if data, err := r.ReadFile("/etc/machine-id"); err != nil || len(data) > 0 {
@@ -223,8 +223,11 @@ exit 0
 
 // hostnameOps name the image UnnamedHost instead of the build machine's
 // name, and drop that name's 127.0.1.1 line from /etc/hosts (firstboot
-// writes the machine's own when host data names it).
-func hostnameOps(r *root.Root) []sealOp {
+// writes the machine's own when host data names it). A live build machine
+// takes the name while it runs, too: sudo resolves the running name on
+// every command, and with its line gone would warn "unable to resolve host"
+// on each one until the machine shuts down (Packer's shutdown command).
+func hostnameOps(r *root.Root, live bool) []sealOp {
 	data, err := r.ReadFile("/etc/hostname")
 	if err != nil {
 		return nil
@@ -239,6 +242,9 @@ func hostnameOps(r *root.Root) []sealOp {
 		if text, ok := hostsWithoutName(string(hosts), name); ok {
 			ops = append(ops, sealOp{Kind: "write", Path: "/etc/hosts", Data: []byte(text), Why: "drop the build machine's 127.0.1.1 " + name + " line"})
 		}
+	}
+	if live {
+		ops = append(ops, sealOp{Kind: "sethostname", Data: []byte(UnnamedHost), Why: "running host name " + UnnamedHost + " until shutdown, as /etc/hostname says"})
 	}
 	return ops
 }
@@ -293,6 +299,9 @@ func (op sealOp) action(env *Env) Action {
 		a.Kind, a.Data, a.Summary = "write", []byte{}, "empty: "+op.Why
 	case "write":
 		a.Kind, a.Data, a.Mode = "write", op.Data, op.Mode
+	case "sethostname":
+		a.Kind = "run"
+		a.Cmd = cmd("sethostname", string(op.Data))
 	default:
 		a.Kind = "remove"
 	}
@@ -330,6 +339,16 @@ func (s Seal) Apply(ctx context.Context, env *Env) ([]report.Change, error) {
 			err = env.Root.WriteFile(op.Path, op.Data, mode, root.RootOwner)
 		case "removeall":
 			err = env.Root.RemoveAll(op.Path)
+		case "sethostname":
+			c, err := SetRunningHostname(env, string(op.Data))
+			if err != nil {
+				return changes, fmt.Errorf("seal: sethostname %s: %w", op.Data, err)
+			}
+			if c != nil {
+				c.Summary = op.Why
+				changes = append(changes, *c)
+			}
+			continue
 		default:
 			err = env.Root.Remove(op.Path)
 		}

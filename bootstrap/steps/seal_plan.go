@@ -8,7 +8,7 @@ import (
 
 // sealOp is one thing sealing does to the image.
 type sealOp struct {
-	Kind string // "remove", "removeall", "truncate", "write", "run"
+	Kind string // "remove", "removeall", "truncate", "write", "run", "sethostname"
 	Path string
 	Cmd  []string
 	Data []byte      // "write": the new contents
