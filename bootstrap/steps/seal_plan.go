@@ -11,7 +11,7 @@ type sealOp struct {
 	Kind string // "remove", "removeall", "truncate", "write", "run", "sethostname"
 	Path string
 	Cmd  []string
-	Data []byte      // "write": the new contents
+	Data []byte      // "write": the new contents; "sethostname": the name
 	Mode fs.FileMode // "write": a new file's mode (0: 0644)
 	Why  string
 }

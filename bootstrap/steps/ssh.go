@@ -367,7 +367,7 @@ func (s SSH) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 		}
 		checks = append(checks, c)
 	}
-	checks = append(checks, hostKeysCheckWith(env, p, eff))
+	checks = append(checks, hostKeysCheck(env, p, eff))
 	if env.Root.Exists("/etc/cloud/cloud.cfg.d") {
 		data, _ := env.Root.ReadFile(CloudInitSSH)
 		checks = append(checks, check("ssh.cloud_init_pwauth", "ssh_pwauth: false", cloudInitPwauth(string(data))))

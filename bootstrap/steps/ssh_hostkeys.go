@@ -63,19 +63,13 @@ func hostKeyProblem(pub []byte, allowed []string) (desc, problem string) {
 	return desc, ""
 }
 
-// hostKeysCheck reports the host keys sshd loads (HostKey lines, or its
-// defaults) that exist: each must pass hostKeyProblem. Keys not made yet (a
+// hostKeysCheck reports the host keys sshd loads (HostKey lines of eff, the
+// configuration as the ssh check read it, or sshd's defaults when eff is nil:
+// unreadable) that exist: each must pass hostKeyProblem. Keys not made yet (a
 // sealed image: first boot makes them) are not a failure. With ssh.crypto
 // off hardbake leaves the key set to the distribution: only DSA and short RSA
 // keys fail then.
-func hostKeysCheck(env *Env, p profile.SSH) report.Check {
-	eff, _ := sshdconfig.Load(env.Root, SSHDConfig) // nil when unreadable
-	return hostKeysCheckWith(env, p, eff)
-}
-
-// hostKeysCheckWith is hostKeysCheck with the configuration already read
-// (nil: unreadable, sshd's default key paths apply).
-func hostKeysCheckWith(env *Env, p profile.SSH, eff *sshdconfig.Effective) report.Check {
+func hostKeysCheck(env *Env, p profile.SSH, eff *sshdconfig.Effective) report.Check {
 	allowed := p.HostKeyTypes
 	if p.Crypto == sshcrypto.Off {
 		allowed = nil

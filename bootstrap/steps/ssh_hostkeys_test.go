@@ -20,6 +20,7 @@ import (
 	"github.com/hardbake/hardbake/bootstrap/profile"
 	"github.com/hardbake/hardbake/bootstrap/root"
 	"github.com/hardbake/hardbake/bootstrap/sshcrypto"
+	"github.com/hardbake/hardbake/bootstrap/sshdconfig"
 )
 
 func authorizedLine(t *testing.T, pub crypto.PublicKey) []byte {
@@ -104,24 +105,24 @@ func TestHostKeysCheck(t *testing.T) {
 	p := profile.Default().SSH
 
 	env := setup(t, "HostKey /etc/ssh/ssh_host_ed25519_key\n", map[string][]byte{"ssh_host_ed25519_key.pub": ed, "ssh_host_rsa_key.pub": short})
-	if c := hostKeysCheck(env, p); !c.OK || !strings.Contains(c.Detail, "loaded: ed25519") {
+	if c := hostKeysCheck(env, p, loaded(t, env)); !c.OK || !strings.Contains(c.Detail, "loaded: ed25519") {
 		t.Errorf("only ed25519 loaded (a short RSA file lies unused): %+v", c)
 	}
 	env = setup(t, "# no HostKey: sshd's defaults\n", map[string][]byte{"ssh_host_ed25519_key.pub": ed, "ssh_host_rsa_key.pub": short})
-	if c := hostKeysCheck(env, p); c.OK || !strings.Contains(c.Got, "/etc/ssh/ssh_host_rsa_key: RSA key of 2048 bits") {
+	if c := hostKeysCheck(env, p, loaded(t, env)); c.OK || !strings.Contains(c.Got, "/etc/ssh/ssh_host_rsa_key: RSA key of 2048 bits") {
 		t.Errorf("default key set with a 2048-bit RSA key must fail: %+v", c)
 	}
 	env = setup(t, "HostKey /etc/ssh/ssh_host_ed25519_key\n", nil)
-	if c := hostKeysCheck(env, p); !c.OK || !strings.Contains(c.Detail, "no host key yet") {
+	if c := hostKeysCheck(env, p, loaded(t, env)); !c.OK || !strings.Contains(c.Detail, "no host key yet") {
 		t.Errorf("sealed image without keys: %+v", c)
 	}
 	off := p
 	off.Crypto = sshcrypto.Off
 	env = setup(t, "", map[string][]byte{"ssh_host_ed25519_key.pub": ed, "ssh_host_ecdsa_key.pub": authorizedLine(t, mustECDSA(t))})
-	if c := hostKeysCheck(env, off); !c.OK {
+	if c := hostKeysCheck(env, off, loaded(t, env)); !c.OK {
 		t.Errorf("crypto off leaves the distribution's ecdsa key alone: %+v", c)
 	}
-	if c := hostKeysCheck(env, p); c.OK {
+	if c := hostKeysCheck(env, p, loaded(t, env)); c.OK {
 		t.Errorf("crypto modern with a loaded ecdsa key not in host_key_types must fail: %+v", c)
 	}
 }
@@ -133,4 +134,14 @@ func mustECDSA(t *testing.T) *ecdsa.PublicKey {
 		t.Fatal(err)
 	}
 	return &k.PublicKey
+}
+
+// loaded is the configuration as the ssh check reads it.
+func loaded(t *testing.T, env *Env) *sshdconfig.Effective {
+	t.Helper()
+	eff, err := sshdconfig.Load(env.Root, SSHDConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eff
 }
