@@ -1,16 +1,22 @@
 package firstboot
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/hardbake/hardbake/bootstrap/host"
 	"github.com/hardbake/hardbake/bootstrap/report"
+	"github.com/hardbake/hardbake/bootstrap/runner"
 	"github.com/hardbake/hardbake/bootstrap/steps"
 )
+
+const testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL/24x1N6/StptXPjMdGTu0bJCVv29PkBnNDgt6brKwj alice@laptop"
 
 // TestLanesOrderAndFailure: whatever finishes first, progress lines and
 // report steps come in the order the steps were added; a lane stops at its
@@ -73,5 +79,68 @@ func TestLanesOrderAndFailure(t *testing.T) {
 	}
 	if want := []string{"host_keys:", "  run x: ", "user:", "  run x: ", "ssh:"}; !slices.Equal(printed, want) {
 		t.Errorf("printed %q, want %q", printed, want)
+	}
+}
+
+// sudoBesideUseradd is a runner whose useradd waits until visudo has
+// started, then fails; everything else succeeds.
+type sudoBesideUseradd struct {
+	visudo chan struct{}
+	once   sync.Once
+	saw    bool // useradd saw visudo start while it ran
+}
+
+func (r *sudoBesideUseradd) Run(_ context.Context, c runner.Cmd) (runner.Result, error) {
+	switch c.Name {
+	case "visudo":
+		r.once.Do(func() { close(r.visudo) })
+	case "useradd":
+		select {
+		case <-r.visudo:
+			r.saw = true
+		case <-time.After(10 * time.Second):
+		}
+		res := runner.Result{ExitCode: 1, Stderr: []byte("useradd: cannot lock /etc/passwd")}
+		return res, &runner.ExitError{Cmd: c, Result: res}
+	}
+	return runner.Result{}, nil
+}
+
+// TestSudoBesideUseradd: the sudo rule and its `visudo -c` run while
+// useradd runs (they need no account), not after it. When useradd then
+// fails, the run fails with useradd's error, the rule stays (it names no
+// account until the next boot, which still has the host data, creates it)
+// and no marker is written.
+func TestSudoBesideUseradd(t *testing.T) {
+	env := accountsEnv(t, map[string]string{
+		"etc/passwd":  "root:x:0:0:root:/root:/bin/bash\n",
+		"etc/group":   "root:x:0:\nsudo:x:27:\n",
+		"etc/sudoers": "root ALL=(ALL:ALL) ALL\n@includedir /etc/sudoers.d\n",
+		"etc/shells":  "/bin/sh\n/bin/bash\n",
+	})
+	run := &sudoBesideUseradd{visudo: make(chan struct{})}
+	env.Run = run
+	hostData := []byte("user:\n  name: alice\n  sudo: nopasswd\n  authorized_keys:\n    - " + testKey + "\n")
+	rep, err := Run(context.Background(), Options{Env: env, SkipHostKeys: true, Sources: host.Sources{
+		Seed: func() (*host.Seed, error) { return &host.Seed{Source: "test seed", HostData: hostData}, nil },
+	}})
+	if !run.saw {
+		t.Error("useradd ran and ended before visudo started: the sudo rule waited for the account")
+	}
+	if err == nil || !strings.Contains(err.Error(), "useradd") {
+		t.Fatalf("error = %v, want useradd's", err)
+	}
+	var names []string
+	for _, s := range rep.Steps {
+		names = append(names, s.Name)
+	}
+	if want := []string{"user", "sudo"}; !slices.Equal(names[:min(2, len(names))], want) {
+		t.Errorf("report steps %v, want %v first", names, want)
+	}
+	if data, err := env.Root.ReadFile(userSudoers("alice")); err != nil || !strings.Contains(string(data), "alice ALL=(ALL:ALL) NOPASSWD: ALL") {
+		t.Errorf("sudo rule: %v %q", err, data)
+	}
+	if env.Root.Exists(Marker) {
+		t.Error("marker written after a failed run")
 	}
 }
