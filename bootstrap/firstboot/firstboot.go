@@ -18,6 +18,7 @@ import (
 	"github.com/hardbake/hardbake/bootstrap/host"
 	"github.com/hardbake/hardbake/bootstrap/report"
 	"github.com/hardbake/hardbake/bootstrap/root"
+	"github.com/hardbake/hardbake/bootstrap/runner"
 	"github.com/hardbake/hardbake/bootstrap/steps"
 )
 
@@ -41,6 +42,11 @@ type Options struct {
 	Version string
 	// SkipHostKeys leaves host keys alone (benchmarks).
 	SkipHostKeys bool
+	// EarlySSHD, when set, is `sshd -T -f /proc/self/fd/0` started in the
+	// target before the run (internal/earlysshd): the ssh step's `sshd -T`
+	// feeds it the main file instead of starting sshd then. Run ends it
+	// when it is not asked.
+	EarlySSHD *runner.Early
 }
 
 // MarkerData is what the marker records: when, from where, for whom. Keys
@@ -86,6 +92,14 @@ func Run(ctx context.Context, o Options) (*report.Report, error) {
 		json.Unmarshal(data, &m)
 		logf(env, "firstboot: already done at %s (from %s); nothing to do", m.Time, m.Source)
 		return finish(nil)
+	}
+	if o.EarlySSHD != nil {
+		if a, ok := sshdAnswersOf(env); ok {
+			a.early = o.EarlySSHD
+			defer a.stopEarly()
+		} else {
+			o.EarlySSHD.Cancel()
+		}
 	}
 	// The ssh step compares sshd with what the bake recorded about it;
 	// hashing the binary overlaps with reading the host data.

@@ -1,8 +1,10 @@
 package firstboot
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io/fs"
 	"slices"
@@ -39,6 +41,7 @@ type sshdAnswers struct {
 	mu    sync.Mutex
 	memo  map[string]runner.Result
 	asked map[string]bool // -T commands run once already
+	early *runner.Early   // `sshd -T` started before its configuration was written
 }
 
 // mounterAnswers keeps the inner Runner's Mounter (chroot mounts for package
@@ -77,7 +80,10 @@ func (a *sshdAnswers) Run(ctx context.Context, c runner.Cmd) (runner.Result, err
 			}
 			state <- s
 		}()
-		res, err := a.Runner.Run(ctx, c)
+		res, err, ok := a.feedEarly(ctx, c)
+		if !ok {
+			res, err = a.Runner.Run(ctx, c)
+		}
 		if s := <-state; err == nil && s != "" {
 			a.store(c.String()+"\x00"+s, res)
 		}
@@ -196,3 +202,56 @@ func (r *readsFS) ReadFile(name string) ([]byte, error) {
 }
 
 func (r *readsFS) Glob(pattern string) ([]string, error) { return r.root.Glob(pattern) }
+
+// feedEarly answers `sshd -T -f /etc/ssh/sshd_config` with the sshd started
+// before the configuration was written (internal/earlysshd), giving it the
+// main file as it is now on stdin: the same question, since sshd resolves
+// Include against /etc/ssh whatever -f names. Its messages name the file.
+// ok is false for any other command, or when there is no early sshd.
+func (a *sshdAnswers) feedEarly(ctx context.Context, c runner.Cmd) (res runner.Result, err error, ok bool) {
+	if c.Name != steps.SSHDBinary || !slices.Equal(c.Args, []string{"-T", "-f", steps.SSHDConfig}) {
+		return res, nil, false
+	}
+	a.mu.Lock()
+	early := a.early
+	a.early = nil
+	a.mu.Unlock()
+	if early == nil {
+		return res, nil, false
+	}
+	data, rerr := a.root.ReadFile(steps.SSHDConfig)
+	if rerr != nil {
+		early.Cancel()
+		return res, nil, false
+	}
+	res, err = early.Feed(ctx, data)
+	stdin := early.Cmd().Args[len(early.Cmd().Args)-1]
+	res.Stderr = bytes.ReplaceAll(res.Stderr, []byte(stdin), []byte(steps.SSHDConfig))
+	var ee *runner.ExitError
+	if errors.As(err, &ee) {
+		ee.Cmd, ee.Result = c, res
+	}
+	return res, err, true
+}
+
+// stopEarly kills an early sshd nobody asked.
+func (a *sshdAnswers) stopEarly() {
+	a.mu.Lock()
+	early := a.early
+	a.early = nil
+	a.mu.Unlock()
+	if early != nil {
+		early.Cancel()
+	}
+}
+
+// sshdAnswersOf finds the sshdAnswers rememberSSHD put into env.
+func sshdAnswersOf(env *steps.Env) (*sshdAnswers, bool) {
+	switch r := env.Run.(type) {
+	case *sshdAnswers:
+		return r, true
+	case mounterAnswers:
+		return r.sshdAnswers, true
+	}
+	return nil, false
+}

@@ -2,6 +2,7 @@ package firstboot
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -93,5 +94,45 @@ func TestMemoizable(t *testing.T) {
 		if got := memoizable(tc.c); got != tc.want {
 			t.Errorf("memoizable(%s) = %v, want %v", tc.c, got, tc.want)
 		}
+	}
+}
+
+// TestSSHDAnswersEarly: with an early sshd, the ssh step's `sshd -T -f
+// /etc/ssh/sshd_config` is answered by it, fed the main file as it is at
+// that moment; nothing else runs sshd -T. Its messages name the file, not
+// stdin, and the error is the asked command's. Other questions go to the
+// runner as before.
+func TestSSHDAnswersEarly(t *testing.T) {
+	env, rec := fixtureEnv(t, "debian12")
+	// The stand-in for `sshd -T -f /proc/self/fd/0`: prints its input and
+	// refuses it the way sshd words it.
+	script := `cat; echo "/proc/self/fd/0 line 1: Bad configuration option: Nope" >&2; exit 255`
+	early := startEarlySh(t, script, "/proc/self/fd/0")
+	e := rememberSSHD(env)
+	a, _ := sshdAnswersOf(e)
+	a.early = early
+	main, err := env.Root.ReadFile("/etc/ssh/sshd_config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	asked := runner.Cmd{Name: "/usr/sbin/sshd", Args: []string{"-T", "-f", "/etc/ssh/sshd_config"}}
+	res, err := e.Run.Run(context.Background(), asked)
+	var ee *runner.ExitError
+	if !errors.As(err, &ee) || ee.Cmd.String() != asked.String() || ee.Result.ExitCode != 255 {
+		t.Fatalf("err = %v", err)
+	}
+	if string(res.Stdout) != string(main) {
+		t.Errorf("the early sshd was not fed the main file: %q", res.Stdout)
+	}
+	if want := "/etc/ssh/sshd_config line 1: Bad configuration option: Nope\n"; string(res.Stderr) != want || !strings.Contains(err.Error(), want[:40]) {
+		t.Errorf("stderr %q (err %v), want %q", res.Stderr, err, want)
+	}
+	if got := rec.Strings(); len(got) != 0 {
+		t.Errorf("sshd ran anyway: %q", got)
+	}
+	// Used once: the next question runs sshd.
+	e.Run.Run(context.Background(), asked)
+	if got := rec.Strings(); !slices.Equal(got, []string{asked.String()}) {
+		t.Errorf("commands %q, want %q", got, asked.String())
 	}
 }

@@ -95,19 +95,33 @@ type Exec struct {
 
 // Run implements Runner.
 func (e Exec) Run(ctx context.Context, c Cmd) (Result, error) {
-	chrooted := e.Chroot != "" && e.Chroot != "/"
-	// chroot(8)'s exit codes when the program cannot be run.
-	notRunnable := func(code int, why string) (Result, error) {
-		res := Result{ExitCode: code, Stderr: []byte(fmt.Sprintf("chroot: failed to run command '%s': %s", c.Name, why))}
-		return res, &ExitError{Cmd: c, Result: res}
+	cmd, res, err := e.command(c)
+	if cmd == nil {
+		return res, err
 	}
+	if c.Stdin != nil {
+		cmd.Stdin = bytes.NewReader(c.Stdin)
+	} else if null := devNull(); null != nil {
+		cmd.Stdin = null
+	}
+	var out, errOut capture
+	out.attach(&cmd.Stdout)
+	errOut.attach(&cmd.Stderr)
+	err = run(ctx, cmd)
+	return e.result(ctx, c, cmd, &out, &errOut, err)
+}
+
+// command prepares c; a nil *exec.Cmd comes with the result and error of a
+// program that cannot be run (chroot(8)'s exit codes).
+func (e Exec) command(c Cmd) (*exec.Cmd, Result, error) {
 	var cmd *exec.Cmd
-	if chrooted {
+	if e.chrooted() {
 		// The program is looked up in the target's PATH, not the host's;
 		// the kernel resolves it, and its links, inside the new root.
 		p, ok := lookupIn(e.Chroot, c.Name)
 		if !ok {
-			return notRunnable(127, "No such file or directory")
+			res, err := notRunnable(c, 127, "No such file or directory")
+			return nil, res, err
 		}
 		cmd = exec.Command(p, c.Args...)
 		cmd.Args[0] = c.Name
@@ -117,15 +131,19 @@ func (e Exec) Run(ctx context.Context, c Cmd) (Result, error) {
 		cmd = exec.Command(c.Name, c.Args...)
 	}
 	cmd.Env = append(append([]string{}, baseEnv...), c.Env...)
-	if c.Stdin != nil {
-		cmd.Stdin = bytes.NewReader(c.Stdin)
-	} else if null := devNull(); null != nil {
-		cmd.Stdin = null
-	}
-	var out, errOut capture
-	out.attach(&cmd.Stdout)
-	errOut.attach(&cmd.Stderr)
-	err := run(ctx, cmd)
+	return cmd, Result{}, nil
+}
+
+func (e Exec) chrooted() bool { return e.Chroot != "" && e.Chroot != "/" }
+
+// notRunnable is chroot(8)'s answer for a program it cannot run.
+func notRunnable(c Cmd, code int, why string) (Result, error) {
+	res := Result{ExitCode: code, Stderr: []byte(fmt.Sprintf("chroot: failed to run command '%s': %s", c.Name, why))}
+	return res, &ExitError{Cmd: c, Result: res}
+}
+
+// result turns how cmd ended (err from run) into Run's answer.
+func (e Exec) result(ctx context.Context, c Cmd, cmd *exec.Cmd, out, errOut *capture, err error) (Result, error) {
 	res := Result{Stdout: out.bytes(), Stderr: errOut.bytes()}
 	if err != nil && ctx.Err() != nil {
 		// Killed because the run was interrupted, not a failure of its own.
@@ -136,11 +154,11 @@ func (e Exec) Run(ctx context.Context, c Cmd) (Result, error) {
 		res.ExitCode = ee.ExitCode()
 		return res, &ExitError{Cmd: c, Result: res}
 	}
-	if chrooted && errors.Is(err, syscall.ENOENT) {
-		return notRunnable(127, "No such file or directory")
+	if e.chrooted() && errors.Is(err, syscall.ENOENT) {
+		return notRunnable(c, 127, "No such file or directory")
 	}
-	if chrooted && errors.Is(err, syscall.EACCES) {
-		return notRunnable(126, "Permission denied")
+	if e.chrooted() && errors.Is(err, syscall.EACCES) {
+		return notRunnable(c, 126, "Permission denied")
 	}
 	if err != nil {
 		return res, fmt.Errorf("%s: %w", c, err)

@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -337,8 +338,8 @@ func (f *firstbootRoot) prepareFloor(b *testing.B) {
 }
 
 // floor runs only the image's own tools that issue 5 requires of a first
-// boot, launched from Go the way hardbake launches them (runner.Exec, two
-// lanes: useradd then `visudo -c`, beside `sshd -T`): no hardbake process,
+// boot, launched from Go the way hardbake's lanes launch them (runner.Exec,
+// `sshd -T`, useradd and `visudo -c` side by side): no hardbake process,
 // no host data, no checks of hardbake's own.
 func (f *firstbootRoot) floor(b *testing.B) {
 	ctx := context.Background()
@@ -347,14 +348,18 @@ func (f *firstbootRoot) floor(b *testing.B) {
 			b.Error(err)
 		}
 	}
-	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
 	go func() {
-		defer close(done)
+		defer wg.Done()
 		run("/usr/sbin/sshd", "-T", "-f", "/etc/ssh/sshd_config")
 	}()
+	go func() {
+		defer wg.Done()
+		run("visudo", "-c", "-q")
+	}()
 	run("useradd", "-m", "-U", "-s", "/bin/bash", "-G", "sudo,adm", "--", "alice")
-	run("visudo", "-c", "-q")
-	<-done
+	wg.Wait()
 	if b.Failed() {
 		b.FailNow()
 	}

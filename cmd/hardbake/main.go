@@ -16,6 +16,7 @@ import (
 	"github.com/hardbake/hardbake/bootstrap"
 	"github.com/hardbake/hardbake/bootstrap/profile"
 	"github.com/hardbake/hardbake/bootstrap/steps"
+	"github.com/hardbake/hardbake/internal/earlysshd"
 )
 
 // version is stamped at build time: -ldflags "-X main.version=v1.2.3".
@@ -42,7 +43,9 @@ Exit codes: 0 ok, 1 a step or check failed, 2 bad usage or bad input (nothing ch
 func main() {
 	ctx, stop := notifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	earlysshd.Discard() // an early sshd firstboot did not take
+	os.Exit(code)
 }
 
 // notifyContext is signal.NotifyContext without waiting for the signal

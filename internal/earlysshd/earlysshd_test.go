@@ -1,0 +1,68 @@
+package earlysshd
+
+import (
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+)
+
+func TestFirstbootRoot(t *testing.T) {
+	wd, _ := os.Getwd()
+	cases := []struct {
+		args []string
+		root string
+		ok   bool
+	}{
+		{[]string{"hardbake", "firstboot"}, "/", true},
+		{[]string{"hardbake", "firstboot", "--root", "/mnt/img"}, "/mnt/img", true},
+		{[]string{"hardbake", "firstboot", "-root=/mnt/img/", "--json"}, "/mnt/img", true},
+		{[]string{"hardbake", "firstboot", "--config", "/h.yaml", "--root=rel"}, filepath.Join(wd, "rel"), true},
+		{[]string{"hardbake", "firstboot", "--root"}, "", false}, // flag parsing will refuse it
+		{[]string{"hardbake", "firstboot", "--rootx", "/a"}, "/", true},
+		{[]string{"hardbake", "firstboot", "--", "--root", "/a"}, "/", true},
+		{[]string{"hardbake", "bake", "--root", "/a"}, "", false},
+		{[]string{"hardbake"}, "", false},
+	}
+	for _, c := range cases {
+		root, ok := FirstbootRoot(c.args)
+		if root != c.root || ok != c.ok {
+			t.Errorf("FirstbootRoot(%q) = %q, %v; want %q, %v", c.args, root, ok, c.root, c.ok)
+		}
+	}
+}
+
+// TestTakeAndDiscard: the early sshd (this machine's own, live: `sshd -T`
+// changes nothing) is handed over once, only for its own root; Discard
+// kills and reaps one nobody took.
+func TestTakeAndDiscard(t *testing.T) {
+	p, err := start("/")
+	if os.IsNotExist(err) {
+		t.Skip("no /usr/sbin/sshd here")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	early = p
+	mu.Unlock()
+	if Take("/elsewhere") != nil {
+		t.Error("handed over for another root")
+	}
+	if got := Take("/"); got != p {
+		t.Fatalf("Take = %v, want %v", got, p)
+	}
+	if Take("/") != nil {
+		t.Error("handed over twice")
+	}
+	mu.Lock()
+	early = p
+	mu.Unlock()
+	Discard()
+	if Take("/") != nil {
+		t.Error("still there after Discard")
+	}
+	if err := syscall.Kill(p.Pid, 0); err == nil {
+		t.Error("the early sshd still exists after Discard")
+	}
+}
