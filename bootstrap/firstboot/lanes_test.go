@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -15,7 +14,7 @@ import (
 	"github.com/hardbake/hardbake/bootstrap/report"
 	"github.com/hardbake/hardbake/bootstrap/runner"
 	"github.com/hardbake/hardbake/bootstrap/steps"
-	"golang.org/x/sys/unix"
+	"github.com/hardbake/hardbake/internal/testroot"
 )
 
 const testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL/24x1N6/StptXPjMdGTu0bJCVv29PkBnNDgt6brKwj alice@laptop"
@@ -147,26 +146,12 @@ func TestSudoBesideUseradd(t *testing.T) {
 	}
 }
 
-// startEarlySh starts sh -c script as an early command (stdin a pipe,
-// output in memfds), as internal/earlysshd starts sshd; stdinName is the
-// path the command's messages use for its input.
+// startEarlySh starts sh -c script as an early `sshd -T -f stdinName`
+// (internal/earlysshd's way: stdin a pipe, output in memfds).
 func startEarlySh(t *testing.T, script, stdinName string) *runner.Early {
 	t.Helper()
-	var p [2]int
-	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
-		t.Fatal(err)
-	}
-	out, err := unix.MemfdCreate("out", unix.MFD_CLOEXEC)
-	if err != nil {
-		t.Skip("no memfd:", err)
-	}
-	errOut, _ := unix.MemfdCreate("err", unix.MFD_CLOEXEC)
-	pid, err := syscall.ForkExec("/bin/sh", []string{"sh", "-c", script}, &syscall.ProcAttr{Files: []uintptr{uintptr(p[0]), uintptr(out), uintptr(errOut)}})
-	syscall.Close(p[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	x := runner.AdoptEarly(runner.Cmd{Name: "/usr/sbin/sshd", Args: []string{"-T", "-f", stdinName}}, pid, p[1], out, errOut)
+	pid, stdin, out, errOut := testroot.Piped(t, script)
+	x := runner.AdoptEarly(runner.Cmd{Name: "/usr/sbin/sshd", Args: []string{"-T", "-f", stdinName}}, pid, stdin, out, errOut)
 	t.Cleanup(x.Cancel)
 	return x
 }

@@ -7,28 +7,14 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/hardbake/hardbake/internal/testroot"
 )
 
-// startEarly starts script under sh the way internal/earlysshd starts sshd:
-// a pipe for stdin, memfds for stdout and stderr.
+// startEarly starts script under sh the way internal/earlysshd starts sshd.
 func startEarly(t *testing.T, script string) *Early {
 	t.Helper()
-	var p [2]int
-	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
-		t.Fatal(err)
-	}
-	out, err := unix.MemfdCreate("out", unix.MFD_CLOEXEC)
-	if err != nil {
-		t.Skip("no memfd:", err)
-	}
-	errOut, _ := unix.MemfdCreate("err", unix.MFD_CLOEXEC)
-	pid, err := syscall.ForkExec("/bin/sh", []string{"sh", "-c", script}, &syscall.ProcAttr{Files: []uintptr{uintptr(p[0]), uintptr(out), uintptr(errOut)}})
-	syscall.Close(p[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return AdoptEarly(Cmd{Name: "sh", Args: []string{"-c", script}}, pid, p[1], out, errOut)
+	pid, stdin, out, errOut := testroot.Piped(t, script)
+	return AdoptEarly(Cmd{Name: "sh", Args: []string{"-c", script}}, pid, stdin, out, errOut)
 }
 
 // TestEarlyFeed: the program gets the input on stdin, and Feed answers as

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/hardbake/hardbake/bootstrap/runner/toolenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -76,14 +77,7 @@ func (e *ExitError) Error() string {
 }
 
 // baseEnv keeps tools predictable (no translated messages, no prompts).
-var baseEnv = []string{
-	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-	"LC_ALL=C.UTF-8",
-	"LANG=C.UTF-8",
-	"DEBIAN_FRONTEND=noninteractive",
-	"HOME=/root",
-	"TERM=dumb",
-}
+var baseEnv = toolenv.Base
 
 // Exec runs commands on this machine; with Chroot set, inside that directory
 // (chroot(2) in the child, as chroot(8) does, without starting chroot(8)

@@ -6,8 +6,8 @@
 // dozen shared libraries and OpenSSL: about 3 ms of CPU, the largest single
 // cost of a first boot. Go's own start-up (package initialisation, reading
 // the host data) runs on one core while the second idles. So, as soon as
-// this package is initialised (it depends on the runtime, os, syscall and
-// x/sys/unix only), `hardbake firstboot` starts `sshd -T -f /proc/self/fd/0` with a
+// this package is initialised (it depends on the runtime, os, syscall,
+// x/sys/unix and the leaf runner/toolenv only), `hardbake firstboot` starts `sshd -T -f /proc/self/fd/0` with a
 // pipe for stdin: sshd loads on the idle core and then waits for its
 // configuration. firstboot later writes the main file's contents into the
 // pipe at the moment it would have run `sshd -T -f /etc/ssh/sshd_config`
@@ -28,6 +28,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/hardbake/hardbake/bootstrap/runner/toolenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -36,16 +37,6 @@ import (
 const Binary = "/usr/sbin/sshd"
 
 var Args = []string{"-T", "-f", "/proc/self/fd/0"}
-
-// Env is the runner's environment for every command (runner.baseEnv).
-var Env = []string{
-	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-	"LC_ALL=C.UTF-8",
-	"LANG=C.UTF-8",
-	"DEBIAN_FRONTEND=noninteractive",
-	"HOME=/root",
-	"TERM=dumb",
-}
 
 // marker is firstboot's marker (steps.FirstbootMarker): once it exists a
 // first boot does nothing.
@@ -143,7 +134,7 @@ func start(root string) (*Proc, error) {
 	}
 	attr := &syscall.ProcAttr{
 		Dir:   "/",
-		Env:   Env,
+		Env:   toolenv.Base, // as the runner runs every command
 		Files: []uintptr{uintptr(pipe[0]), uintptr(out), uintptr(errOut)},
 		Sys:   &syscall.SysProcAttr{},
 	}

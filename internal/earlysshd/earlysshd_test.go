@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/hardbake/hardbake/bootstrap/steps"
 )
 
 func TestFirstbootRoot(t *testing.T) {
@@ -64,5 +66,13 @@ func TestTakeAndDiscard(t *testing.T) {
 	}
 	if err := syscall.Kill(p.Pid, 0); err == nil {
 		t.Error("the early sshd still exists after Discard")
+	}
+}
+
+// TestSameAsSteps: the path, marker and arguments here are the steps'
+// own; earlysshd does not import them (it must initialise early).
+func TestSameAsSteps(t *testing.T) {
+	if Binary != steps.SSHDBinary || marker != steps.FirstbootMarker {
+		t.Errorf("Binary %q marker %q, steps: %q %q", Binary, marker, steps.SSHDBinary, steps.FirstbootMarker)
 	}
 }
