@@ -93,7 +93,7 @@ func (l *loader) file(name string, depth, ctx int) error {
 	if err != nil {
 		return fmt.Errorf("read sshd config: %w", err)
 	}
-	lines, err := Parse(string(data))
+	lines, err := parseCached(string(data))
 	if err != nil {
 		var pe *ParseError
 		if errors.As(err, &pe) {
