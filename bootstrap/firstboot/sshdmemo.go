@@ -1,10 +1,8 @@
 package firstboot
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"io/fs"
 	"slices"
@@ -80,7 +78,8 @@ func (a *sshdAnswers) Run(ctx context.Context, c runner.Cmd) (runner.Result, err
 			}
 			state <- s
 		}()
-		res, err, ok := a.feedEarly(ctx, c)
+		res, ok := a.feedEarly(ctx, c)
+		var err error
 		if !ok {
 			res, err = a.Runner.Run(ctx, c)
 		}
@@ -206,32 +205,29 @@ func (r *readsFS) Glob(pattern string) ([]string, error) { return r.root.Glob(pa
 // feedEarly answers `sshd -T -f /etc/ssh/sshd_config` with the sshd started
 // before the configuration was written (internal/earlysshd), giving it the
 // main file as it is now on stdin: the same question, since sshd resolves
-// Include against /etc/ssh whatever -f names. Its messages name the file.
-// ok is false for any other command, or when there is no early sshd.
-func (a *sshdAnswers) feedEarly(ctx context.Context, c runner.Cmd) (res runner.Result, err error, ok bool) {
+// Include against /etc/ssh whatever -f names. Only an acceptance is taken
+// from it (ok): a refusal, or a run that went wrong in any other way (a
+// /proc that is not procfs, say), is asked again the ordinary way, so that
+// what sshd refuses and how it words it is always its answer for the file
+// itself. ok is false, too, for any other command or without an early sshd.
+func (a *sshdAnswers) feedEarly(ctx context.Context, c runner.Cmd) (runner.Result, bool) {
 	if c.Name != steps.SSHDBinary || !slices.Equal(c.Args, []string{"-T", "-f", steps.SSHDConfig}) {
-		return res, nil, false
+		return runner.Result{}, false
 	}
 	a.mu.Lock()
 	early := a.early
 	a.early = nil
 	a.mu.Unlock()
 	if early == nil {
-		return res, nil, false
+		return runner.Result{}, false
 	}
-	data, rerr := a.root.ReadFile(steps.SSHDConfig)
-	if rerr != nil {
+	data, err := a.root.ReadFile(steps.SSHDConfig)
+	if err != nil {
 		early.Cancel()
-		return res, nil, false
+		return runner.Result{}, false
 	}
-	res, err = early.Feed(ctx, data)
-	stdin := early.Cmd().Args[len(early.Cmd().Args)-1]
-	res.Stderr = bytes.ReplaceAll(res.Stderr, []byte(stdin), []byte(steps.SSHDConfig))
-	var ee *runner.ExitError
-	if errors.As(err, &ee) {
-		ee.Cmd, ee.Result = c, res
-	}
-	return res, err, true
+	res, err := early.Feed(ctx, data)
+	return res, err == nil
 }
 
 // stopEarly kills an early sshd nobody asked.

@@ -13,6 +13,8 @@
 // pipe at the moment it would have run `sshd -T -f /etc/ssh/sshd_config`
 // (runner.Early). sshd resolves Include against /etc/ssh whatever -f names,
 // so it is the same question; the host keys are read only after the input.
+// Only an acceptance is taken from the early sshd: a refusal is asked again
+// the ordinary way, so sshd's messages name the real file.
 //
 // `sshd -T` changes nothing. One that is not asked (bad host data, nothing
 // to validate, another root) is killed (Discard); if hardbake dies first,
