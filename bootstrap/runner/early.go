@@ -32,9 +32,6 @@ func AdoptEarly(c Cmd, pid, stdin, out, errOut int) *Early {
 	return x
 }
 
-// Cmd is the command x runs.
-func (x *Early) Cmd() Cmd { return x.c }
-
 func (x *Early) take() bool {
 	x.mu.Lock()
 	defer x.mu.Unlock()

@@ -7,9 +7,9 @@
 // cost of a first boot. Go's own start-up (package initialisation, reading
 // the host data) runs on one core while the second idles. So, as soon as
 // this package is initialised (it depends on the runtime, os, syscall,
-// x/sys/unix and the leaf runner/toolenv only), `hardbake firstboot` starts `sshd -T -f /proc/self/fd/0` with a
-// pipe for stdin: sshd loads on the idle core and then waits for its
-// configuration. firstboot later writes the main file's contents into the
+// x/sys/unix and the leaf runner/toolenv only), `hardbake firstboot`
+// starts `sshd -T -f /proc/self/fd/0` with a pipe for stdin: sshd loads on
+// the idle core and then waits for its configuration. firstboot later writes the main file's contents into the
 // pipe at the moment it would have run `sshd -T -f /etc/ssh/sshd_config`
 // (runner.Early). sshd resolves Include against /etc/ssh whatever -f names,
 // so it is the same question; the host keys are read only after the input.
