@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"sync"
 )
 
@@ -43,7 +44,7 @@ func (x *Early) take() bool {
 }
 
 // Feed writes input to the command's stdin, closes it, and returns what Run
-// returns for a command that ends that way.
+// returns for a command that ends that way (Exec.result).
 func (x *Early) Feed(ctx context.Context, input []byte) (Result, error) {
 	if !x.take() {
 		return Result{}, fmt.Errorf("%s: already used", x.c)
@@ -54,18 +55,11 @@ func (x *Early) Feed(ctx context.Context, input []byte) (Result, error) {
 	waitExited(x.proc)
 	state, err := x.proc.Wait()
 	stop()
-	res := Result{Stdout: x.out.bytes(), Stderr: x.errOut.bytes()}
-	if err != nil {
-		return res, fmt.Errorf("%s: %w", x.c, err)
+	if err == nil && !state.Success() {
+		err = &exec.ExitError{ProcessState: state}
 	}
-	if ctx.Err() != nil {
-		return res, fmt.Errorf("%s: %w", x.c, ctx.Err())
-	}
-	if !state.Success() {
-		res.ExitCode = state.ExitCode()
-		return res, &ExitError{Cmd: x.c, Result: res}
-	}
-	return res, nil
+	// Not chrooted by Exec: it cannot have failed to start.
+	return Exec{}.result(ctx, x.c, &x.out, &x.errOut, err)
 }
 
 // Cancel kills the command unless it was fed, and reaps it.

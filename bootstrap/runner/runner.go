@@ -102,7 +102,7 @@ func (e Exec) Run(ctx context.Context, c Cmd) (Result, error) {
 	out.attach(&cmd.Stdout)
 	errOut.attach(&cmd.Stderr)
 	err = run(ctx, cmd)
-	return e.result(ctx, c, cmd, &out, &errOut, err)
+	return e.result(ctx, c, &out, &errOut, err)
 }
 
 // command prepares c; a nil *exec.Cmd comes with the result and error of a
@@ -136,8 +136,9 @@ func notRunnable(c Cmd, code int, why string) (Result, error) {
 	return res, &ExitError{Cmd: c, Result: res}
 }
 
-// result turns how cmd ended (err from run) into Run's answer.
-func (e Exec) result(ctx context.Context, c Cmd, cmd *exec.Cmd, out, errOut *capture, err error) (Result, error) {
+// result turns how c ended (err from run, or an *exec.ExitError for a
+// non-zero exit) and what it wrote into Run's answer.
+func (e Exec) result(ctx context.Context, c Cmd, out, errOut *capture, err error) (Result, error) {
 	res := Result{Stdout: out.bytes(), Stderr: errOut.bytes()}
 	if err != nil && ctx.Err() != nil {
 		// Killed because the run was interrupted, not a failure of its own.
