@@ -14,7 +14,7 @@ import (
 	"github.com/hardbake/hardbake/bootstrap/report"
 	"github.com/hardbake/hardbake/bootstrap/runner"
 	"github.com/hardbake/hardbake/bootstrap/steps"
-	"github.com/hardbake/hardbake/internal/testroot"
+	"github.com/hardbake/hardbake/internal/earlysshd"
 )
 
 const testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL/24x1N6/StptXPjMdGTu0bJCVv29PkBnNDgt6brKwj alice@laptop"
@@ -147,11 +147,14 @@ func TestSudoBesideUseradd(t *testing.T) {
 }
 
 // startEarlySh starts sh -c script as an early `sshd -T -f stdinName`
-// (internal/earlysshd's way: stdin a pipe, output in memfds).
+// (earlysshd.Spawn: stdin a pipe, output in memfds).
 func startEarlySh(t *testing.T, script, stdinName string) *runner.Early {
 	t.Helper()
-	pid, stdin, out, errOut := testroot.Piped(t, script)
-	x := runner.AdoptEarly(runner.Cmd{Name: "/usr/sbin/sshd", Args: []string{"-T", "-f", stdinName}}, pid, stdin, out, errOut)
+	p, err := earlysshd.Spawn("/", "/bin/sh", []string{"-c", script})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := runner.AdoptEarly(runner.Cmd{Name: "/usr/sbin/sshd", Args: []string{"-T", "-f", stdinName}}, p.Pid, p.Stdin, p.Out, p.Err)
 	t.Cleanup(x.Cancel)
 	return x
 }

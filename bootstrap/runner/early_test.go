@@ -7,14 +7,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hardbake/hardbake/internal/testroot"
+	"github.com/hardbake/hardbake/internal/earlysshd"
 )
 
-// startEarly starts script under sh the way internal/earlysshd starts sshd.
+// startEarly starts script under sh with earlysshd.Spawn, as sshd is started.
 func startEarly(t *testing.T, script string) *Early {
 	t.Helper()
-	pid, stdin, out, errOut := testroot.Piped(t, script)
-	return AdoptEarly(Cmd{Name: "sh", Args: []string{"-c", script}}, pid, stdin, out, errOut)
+	p, err := earlysshd.Spawn("/", "/bin/sh", []string{"-c", script})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return AdoptEarly(Cmd{Name: "sh", Args: []string{"-c", script}}, p.Pid, p.Stdin, p.Out, p.Err)
 }
 
 // TestEarlyFeed: the program gets the input on stdin, and Feed answers as

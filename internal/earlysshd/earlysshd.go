@@ -120,6 +120,13 @@ func start(root string) (*Proc, error) {
 			return nil, err
 		}
 	}
+	return Spawn(root, Binary, Args)
+}
+
+// Spawn starts path with args in root (chrooted unless root is "/"), in
+// the runner's environment, with a pipe for its stdin and memfds for its
+// stdout and stderr: what runner.AdoptEarly takes over.
+func Spawn(root, path string, args []string) (*Proc, error) {
 	var pipe [2]int
 	if err := syscall.Pipe2(pipe[:], syscall.O_CLOEXEC); err != nil {
 		return nil, err
@@ -143,7 +150,7 @@ func start(root string) (*Proc, error) {
 	if root != "/" {
 		attr.Sys.Chroot = root
 	}
-	pid, err := syscall.ForkExec(Binary, append([]string{Binary}, Args...), attr)
+	pid, err := syscall.ForkExec(path, append([]string{path}, args...), attr)
 	syscall.Close(pipe[0])
 	if err != nil {
 		closeAll(pipe[1], out, errOut)
