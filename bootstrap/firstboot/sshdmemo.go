@@ -214,10 +214,7 @@ func (a *sshdAnswers) feedEarly(ctx context.Context, c runner.Cmd) (runner.Resul
 	if c.Name != steps.SSHDBinary || !slices.Equal(c.Args, []string{"-T", "-f", steps.SSHDConfig}) {
 		return runner.Result{}, false
 	}
-	a.mu.Lock()
-	early := a.early
-	a.early = nil
-	a.mu.Unlock()
+	early := a.takeEarly()
 	if early == nil {
 		return runner.Result{}, false
 	}
@@ -230,13 +227,18 @@ func (a *sshdAnswers) feedEarly(ctx context.Context, c runner.Cmd) (runner.Resul
 	return res, err == nil
 }
 
-// stopEarly kills an early sshd nobody asked.
-func (a *sshdAnswers) stopEarly() {
+// takeEarly hands over the early sshd once (nil when there is none).
+func (a *sshdAnswers) takeEarly() *runner.Early {
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	early := a.early
 	a.early = nil
-	a.mu.Unlock()
-	if early != nil {
+	return early
+}
+
+// stopEarly kills an early sshd nobody asked.
+func (a *sshdAnswers) stopEarly() {
+	if early := a.takeEarly(); early != nil {
 		early.Cancel()
 	}
 }
