@@ -3,12 +3,10 @@
 //
 // A first boot ends by letting the image's sshd judge the configuration it
 // wrote (`sshd -T`). Before sshd reads a line of configuration it loads two
-// dozen shared libraries and OpenSSL: about 3 ms of CPU, the largest single
+// dozen shared libraries and OpenSSL: 3-5 ms of CPU, the largest single
 // cost of a first boot. Go's own start-up (package initialisation, reading
 // the host data) runs on one core while the second idles. So, as soon as
-// this package is initialised (it depends on the runtime, os, syscall,
-// x/sys/unix and the leaf runner/toolenv only), `hardbake firstboot`
-// starts `sshd -T -f /proc/self/fd/0` with a pipe for stdin: sshd loads on
+// this package is initialised (see below), `hardbake firstboot` starts `sshd -T -f /proc/self/fd/0` with a pipe for stdin: sshd loads on
 // the idle core and then waits for its configuration. firstboot later writes the main file's contents into the
 // pipe at the moment it would have run `sshd -T -f /etc/ssh/sshd_config`
 // (runner.Early). sshd resolves Include against /etc/ssh whatever -f names,
@@ -21,17 +19,25 @@
 // sshd reads an empty configuration, prints it and exits.
 //
 // HARDBAKE_EARLY_SSHD=0 turns this off.
+//
+// Go initialises a package once everything it imports is, taking the ready
+// ones in import-path order. A package that imports os, path/filepath,
+// strings (which waits for unicode) or x/sys/unix waits behind most of the
+// program: go-diskfs, crypto, yaml, 0.7-0.9 ms here. This one imports only
+// what is initialised first (syscall, sync, path, unsafe) and the leaf
+// toolenv, so its init runs right after syscall's, before os's: it reads
+// the command line from /proc/self/cmdline (os.Args is not set yet) and
+// makes its system calls directly. TestEarlySSHDInitBeforeOS (cmd/hardbake)
+// holds it there.
 package earlysshd
 
 import (
-	"os"
-	"path/filepath"
-	"strings"
+	"path"
 	"sync"
 	"syscall"
+	"unsafe"
 
 	"github.com/hardbake/hardbake/bootstrap/runner/toolenv"
-	"golang.org/x/sys/unix"
 )
 
 // Binary is the sshd every hardbake step runs (steps.SSHDBinary) and Args
@@ -58,10 +64,10 @@ var (
 )
 
 func init() {
-	if os.Getenv("HARDBAKE_EARLY_SSHD") == "0" {
+	if v, _ := syscall.Getenv("HARDBAKE_EARLY_SSHD"); v == "0" {
 		return
 	}
-	root, ok := FirstbootRoot(os.Args)
+	root, ok := FirstbootRoot(cmdline())
 	if !ok {
 		return
 	}
@@ -82,8 +88,8 @@ func FirstbootRoot(args []string) (string, bool) {
 		if a == "--" {
 			break
 		}
-		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if !strings.HasPrefix(a, "-") || name != "root" {
+		name, value, hasValue := flagParts(a)
+		if a == "" || a[0] != '-' || name != "root" {
 			continue
 		}
 		if !hasValue {
@@ -93,28 +99,81 @@ func FirstbootRoot(args []string) (string, bool) {
 			i++
 			value = args[i]
 		}
-		abs, err := filepath.Abs(value)
-		if err != nil {
-			return "", false
+		if !path.IsAbs(value) {
+			wd, err := syscall.Getwd()
+			if err != nil {
+				return "", false
+			}
+			value = path.Join(wd, value)
 		}
-		root = abs
+		root = path.Clean(value)
 	}
 	return root, true
 }
 
-// in is path inside root.
-func in(root, path string) string {
-	if root == "/" {
-		return path
+// cmdline is this process's arguments, as os.Args will have them.
+func cmdline() []string {
+	fd, err := syscall.Open("/proc/self/cmdline", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil
 	}
-	return root + path
+	defer syscall.Close(fd)
+	var data []byte
+	buf := make([]byte, 4096)
+	for {
+		n, err := syscall.Read(fd, buf)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil
+		}
+		if n <= 0 {
+			break
+		}
+		data = append(data, buf[:n]...)
+	}
+	var args []string
+	for len(data) > 0 {
+		i := 0
+		for i < len(data) && data[i] != 0 {
+			i++
+		}
+		args = append(args, string(data[:i]))
+		data = data[min(i+1, len(data)):]
+	}
+	return args
+}
+
+// flagParts splits a flag argument ("--name=value", "-name") into its
+// name and value. A command line the flag package refuses later only
+// costs an early sshd that main discards.
+func flagParts(a string) (name, value string, hasValue bool) {
+	for a != "" && a[0] == '-' {
+		a = a[1:]
+	}
+	for i := 0; i < len(a); i++ {
+		if a[i] == '=' {
+			return a[:i], a[i+1:], true
+		}
+	}
+	return a, "", false
+}
+
+// in is p inside root.
+func in(root, p string) string {
+	if root == "/" {
+		return p
+	}
+	return root + p
 }
 
 func start(root string) (*Proc, error) {
 	for _, p := range []string{marker, Binary, "/proc/self/fd"} {
-		_, err := os.Lstat(in(root, p))
+		var st syscall.Stat_t
+		err := syscall.Lstat(in(root, p), &st)
 		if p == marker && err == nil {
-			return nil, os.ErrExist
+			return nil, syscall.EEXIST
 		}
 		if p != marker && err != nil {
 			return nil, err
@@ -123,10 +182,10 @@ func start(root string) (*Proc, error) {
 	return Spawn(root, Binary, Args)
 }
 
-// Spawn starts path with args in root (chrooted unless root is "/"), in
+// Spawn starts bin with args in root (chrooted unless root is "/"), in
 // the runner's environment, with a pipe for its stdin and memfds for its
 // stdout and stderr: what runner.AdoptEarly takes over.
-func Spawn(root, path string, args []string) (*Proc, error) {
+func Spawn(root, bin string, args []string) (*Proc, error) {
 	var pipe [2]int
 	if err := syscall.Pipe2(pipe[:], syscall.O_CLOEXEC); err != nil {
 		return nil, err
@@ -150,7 +209,7 @@ func Spawn(root, path string, args []string) (*Proc, error) {
 	if root != "/" {
 		attr.Sys.Chroot = root
 	}
-	pid, err := syscall.ForkExec(path, append([]string{path}, args...), attr)
+	pid, err := syscall.ForkExec(bin, append([]string{bin}, args...), attr)
 	syscall.Close(pipe[0])
 	if err != nil {
 		closeAll(pipe[1], out, errOut)
@@ -159,7 +218,24 @@ func Spawn(root, path string, args []string) (*Proc, error) {
 	return &Proc{Pid: pid, Root: root, Stdin: pipe[1], Out: out, Err: errOut}, nil
 }
 
-func memfd() (int, error) { return unix.MemfdCreate("hardbake-output", unix.MFD_CLOEXEC) }
+// memfd is memfd_create("hardbake-output", MFD_CLOEXEC); sysMemfdCreate
+// is the call's number on this architecture (sys_*.go).
+func memfd() (int, error) {
+	nr := sysMemfdCreate // a variable: -1 is no uintptr constant
+	if nr < 0 {
+		return -1, syscall.ENOSYS
+	}
+	name, err := syscall.BytePtrFromString("hardbake-output")
+	if err != nil {
+		return -1, err
+	}
+	const mfdCloexec = 1
+	fd, _, errno := syscall.Syscall(uintptr(nr), uintptr(unsafe.Pointer(name)), mfdCloexec, 0)
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(fd), nil
+}
 
 func closeAll(fds ...int) {
 	for _, fd := range fds {
@@ -173,7 +249,7 @@ func Take(root string) *Proc {
 	mu.Lock()
 	defer mu.Unlock()
 	p := early
-	if p == nil || filepath.Clean(root) != p.Root {
+	if p == nil || path.Clean(root) != p.Root {
 		return nil
 	}
 	early = nil

@@ -4,10 +4,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"syscall"
 	"testing"
 
 	"github.com/hardbake/hardbake/bootstrap/steps"
+	"golang.org/x/sys/unix"
 )
 
 func TestFirstbootRoot(t *testing.T) {
@@ -20,6 +23,7 @@ func TestFirstbootRoot(t *testing.T) {
 		{[]string{"hardbake", "firstboot"}, "/", true},
 		{[]string{"hardbake", "firstboot", "--root", "/mnt/img"}, "/mnt/img", true},
 		{[]string{"hardbake", "firstboot", "-root=/mnt/img/", "--json"}, "/mnt/img", true},
+		{[]string{"hardbake", "firstboot", "--root=/mnt//x/../img"}, "/mnt/img", true},
 		{[]string{"hardbake", "firstboot", "--config", "/h.yaml", "--root=rel"}, filepath.Join(wd, "rel"), true},
 		{[]string{"hardbake", "firstboot", "--root"}, "", false}, // flag parsing will refuse it
 		{[]string{"hardbake", "firstboot", "--rootx", "/a"}, "/", true},
@@ -75,5 +79,40 @@ func TestTakeAndDiscard(t *testing.T) {
 func TestSameAsSteps(t *testing.T) {
 	if Binary != steps.SSHDBinary || marker != steps.FirstbootMarker {
 		t.Errorf("Binary %q marker %q, steps: %q %q", Binary, marker, steps.SSHDBinary, steps.FirstbootMarker)
+	}
+}
+
+// TestCmdline: what init reads from /proc/self/cmdline is os.Args.
+func TestCmdline(t *testing.T) {
+	if got := cmdline(); !slices.Equal(got, os.Args) {
+		t.Errorf("cmdline() = %q, os.Args = %q", got, os.Args)
+	}
+}
+
+// TestMemfd: the system call number is this architecture's, and the memfd
+// takes writes and reads them back.
+func TestMemfd(t *testing.T) {
+	if sysMemfdCreate < 0 {
+		t.Skip("memfd_create's number is not known on", runtime.GOARCH)
+	}
+	if sysMemfdCreate != unix.SYS_MEMFD_CREATE {
+		t.Fatalf("sysMemfdCreate = %d, x/sys/unix says %d", sysMemfdCreate, unix.SYS_MEMFD_CREATE)
+	}
+	fd, err := memfd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(fd), "memfd")
+	defer f.Close()
+	if _, err := f.WriteString("sshd output"); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 32)
+	n, _ := f.ReadAt(buf, 0)
+	if string(buf[:n]) != "sshd output" {
+		t.Errorf("read back %q", buf[:n])
+	}
+	if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil || flags&unix.FD_CLOEXEC == 0 {
+		t.Errorf("memfd is not close-on-exec: %v %v", flags, err)
 	}
 }

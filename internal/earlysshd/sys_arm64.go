@@ -1,0 +1,3 @@
+package earlysshd
+
+const sysMemfdCreate = 279
