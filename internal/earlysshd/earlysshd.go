@@ -6,10 +6,11 @@
 // dozen shared libraries and OpenSSL: 3-5 ms of CPU, the largest single
 // cost of a first boot. Go's own start-up (package initialisation, reading
 // the host data) runs on one core while the second idles. So, as soon as
-// this package is initialised (see below), `hardbake firstboot` starts `sshd -T -f /proc/self/fd/0` with a pipe for stdin: sshd loads on
-// the idle core and then waits for its configuration. firstboot later writes the main file's contents into the
-// pipe at the moment it would have run `sshd -T -f /etc/ssh/sshd_config`
-// (runner.Early). sshd resolves Include against /etc/ssh whatever -f names,
+// this package is initialised (see below), `hardbake firstboot` starts
+// `sshd -T -f /proc/self/fd/0` with a pipe for stdin: sshd loads on the
+// idle core and then waits for its configuration. firstboot later writes
+// the main file's contents into the pipe at the moment it would have run
+// `sshd -T -f /etc/ssh/sshd_config` (runner.Early). sshd resolves Include against /etc/ssh whatever -f names,
 // so it is the same question; the host keys are read only after the input.
 // Only an acceptance is taken from the early sshd: a refusal is asked again
 // the ordinary way, so sshd's messages name the real file.
