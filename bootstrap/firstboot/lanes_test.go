@@ -14,7 +14,6 @@ import (
 	"github.com/hardbake/hardbake/bootstrap/report"
 	"github.com/hardbake/hardbake/bootstrap/runner"
 	"github.com/hardbake/hardbake/bootstrap/steps"
-	"github.com/hardbake/hardbake/internal/earlysshd"
 )
 
 const testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL/24x1N6/StptXPjMdGTu0bJCVv29PkBnNDgt6brKwj alice@laptop"
@@ -144,17 +143,4 @@ func TestSudoBesideUseradd(t *testing.T) {
 	if env.Root.Exists(Marker) {
 		t.Error("marker written after a failed run")
 	}
-}
-
-// startEarlySh starts sh -c script as an early `sshd -T -f stdinName`
-// (earlysshd.Spawn: stdin a pipe, output in memfds).
-func startEarlySh(t *testing.T, script, stdinName string) *runner.Early {
-	t.Helper()
-	p, err := earlysshd.Spawn("/", "/bin/sh", []string{"-c", script})
-	if err != nil {
-		t.Fatal(err)
-	}
-	x := runner.AdoptEarly(runner.Cmd{Name: "/usr/sbin/sshd", Args: []string{"-T", "-f", stdinName}}, p.Pid, p.Stdin, p.Out, p.Err)
-	t.Cleanup(x.Cancel)
-	return x
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/hardbake/hardbake/bootstrap/host"
 	"github.com/hardbake/hardbake/bootstrap/root"
 	"github.com/hardbake/hardbake/bootstrap/runner"
+	"github.com/hardbake/hardbake/internal/earlysshd"
 )
 
 // TestSSHDAnswers: sshd -V, the algorithm probes and sshd -T (for the same
@@ -107,7 +108,7 @@ func TestSSHDAnswersEarly(t *testing.T) {
 		env, rec := fixtureEnv(t, "debian12")
 		e := rememberSSHD(env)
 		a, _ := sshdAnswersOf(e)
-		a.early = startEarlySh(t, script, "/proc/self/fd/0")
+		a.early = startEarlySh(t, script)
 		main, err := env.Root.ReadFile("/etc/ssh/sshd_config")
 		if err != nil {
 			t.Fatal(err)
@@ -133,4 +134,18 @@ func TestSSHDAnswersEarly(t *testing.T) {
 			t.Errorf("commands %q, want the question asked again: %q", ran, asked.String())
 		}
 	})
+}
+
+// startEarlySh starts sh -c script as earlysshd starts the early sshd
+// (earlysshd.Spawn: stdin a pipe, output in memfds) and adopts it under the
+// early sshd's command line.
+func startEarlySh(t *testing.T, script string) *runner.Early {
+	t.Helper()
+	p, err := earlysshd.Spawn("/", "/bin/sh", []string{"-c", script})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := runner.AdoptEarly(runner.Cmd{Name: earlysshd.Binary, Args: earlysshd.Args}, p.Pid, p.Stdin, p.Out, p.Err)
+	t.Cleanup(x.Cancel)
+	return x
 }
