@@ -19,7 +19,13 @@ import (
 	"strconv"
 	"strings"
 
-	diskfs "github.com/diskfs/go-diskfs"
+	"github.com/diskfs/go-diskfs/backend/file"
+	"github.com/diskfs/go-diskfs/filesystem"
+	"github.com/diskfs/go-diskfs/filesystem/fat12"
+	"github.com/diskfs/go-diskfs/filesystem/fat16"
+	"github.com/diskfs/go-diskfs/filesystem/fat32"
+	"github.com/diskfs/go-diskfs/filesystem/iso9660"
+	"golang.org/x/sys/unix"
 
 	"github.com/hardbake/hardbake/bootstrap/host"
 )
@@ -53,17 +59,60 @@ func Label(r io.ReaderAt) string {
 	return ""
 }
 
-// isISO9660 reports whether file holds an ISO 9660 volume (its primary
+// isISO9660 reports whether r holds an ISO 9660 volume (its primary
 // volume descriptor at sector 16).
-func isISO9660(file string) bool {
-	f, err := os.Open(file)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
+func isISO9660(r io.ReaderAt) bool {
 	pvd := make([]byte, 6)
-	_, err = f.ReadAt(pvd, 16*2048)
+	_, err := r.ReadAt(pvd, 16*2048)
 	return err == nil && pvd[0] == 1 && string(pvd[1:6]) == "CD001"
+}
+
+// openVolume reads the ISO 9660 or FAT file system that fills f (an image
+// file or a block device), read-only, with go-diskfs's file-system
+// packages. They are called directly rather than through go-diskfs's disk
+// package, which would link every file system it knows (squashfs and its
+// four compressors among them) into the binary, and their initialisation
+// into every start of hardbake, first boot included.
+func openVolume(f *os.File) (filesystem.FileSystem, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	// What go-diskfs's Open takes: a regular file's size and 512-byte
+	// sectors; a block device's size and logical sector size.
+	size, sector := fi.Size(), int64(512)
+	if fi.Mode()&os.ModeDevice != 0 {
+		if size, err = f.Seek(0, io.SeekEnd); err != nil {
+			return nil, err
+		}
+		n, err := unix.IoctlGetInt(int(f.Fd()), unix.BLKSSZGET)
+		if err != nil {
+			return nil, fmt.Errorf("logical sector size: %w", err)
+		}
+		sector = int64(n)
+	}
+	b := file.New(f, true)
+	if isISO9660(f) {
+		// ISO 9660 sectors are 2048 bytes whatever the device's: with a
+		// block device's own (512 on virtio-blk) go-diskfs refuses the
+		// volume ("unknown filesystem type"), and a seed attached as a
+		// disk was unreadable at first boot while the same image file
+		// read fine.
+		return iso9660.Read(b, size, 0, 2048)
+	}
+	// The FAT variants, most specific first, as go-diskfs's
+	// Disk.GetFilesystem tries them.
+	if fsys, err := fat32.Read(b, size, 0, sector); err == nil {
+		return fsys, nil
+	}
+	if fsys, err := fat16.Read(b, size, 0, sector); err == nil {
+		return fsys, nil
+	}
+	fsys, err := fat12.Read(b, size, 0, sector)
+	if err != nil {
+		return nil, fmt.Errorf("neither ISO 9660 nor FAT: %w", err)
+	}
+	return fsys, nil
 }
 
 func isSeedLabel(l string) bool {
@@ -135,25 +184,11 @@ func ReadSeed(file string) (seed *host.Seed, err error) {
 	if err != nil {
 		return nil, err
 	}
-	label := Label(f)
-	f.Close()
-	if !isSeedLabel(label) {
+	defer f.Close()
+	if label := Label(f); !isSeedLabel(label) {
 		return nil, fmt.Errorf("seed %s: volume label %q is not cidata or CIDATA", file, label)
 	}
-	d, err := diskfs.Open(file, diskfs.WithOpenMode(diskfs.ReadOnly))
-	if err != nil {
-		return nil, fmt.Errorf("seed %s: %w", file, err)
-	}
-	defer d.Close()
-	if isISO9660(file) {
-		// go-diskfs reads ISO 9660 with the disk's physical block size,
-		// which for a block device is the device's (512 on virtio-blk) and
-		// which ISO 9660 refuses ("unknown filesystem type"): a seed
-		// attached as a disk was unreadable at first boot while the same
-		// image file read fine. ISO 9660 sectors are 2048 bytes.
-		d.PhysicalBlocksize, d.DefaultBlocks = 2048, false
-	}
-	fsys, err := d.GetFilesystem(0)
+	fsys, err := openVolume(f)
 	if err != nil {
 		return nil, fmt.Errorf("seed %s: %w", file, err)
 	}

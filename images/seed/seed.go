@@ -7,9 +7,9 @@ import (
 	"os"
 	"path/filepath"
 
-	diskfs "github.com/diskfs/go-diskfs"
-	"github.com/diskfs/go-diskfs/disk"
+	"github.com/diskfs/go-diskfs/backend/file"
 	"github.com/diskfs/go-diskfs/filesystem"
+	"github.com/diskfs/go-diskfs/filesystem/fat32"
 	"github.com/diskfs/go-diskfs/filesystem/iso9660"
 
 	"github.com/hardbake/hardbake/bootstrap/host"
@@ -104,35 +104,33 @@ func Write(out, format string, c Contents) error {
 	return os.Rename(tmp, out)
 }
 
-func writeISO(file, workParent string, c Contents) error {
-	d, err := diskfs.Create(file, isoWorkSize, diskfs.SectorSizeDefault)
+// writeISO and writeVFAT call go-diskfs's file-system packages directly,
+// as images/cidata reads them: its disk package would link every file
+// system it knows into hardbake (see cidata's openVolume).
+func writeISO(name, workParent string, c Contents) error {
+	b, err := file.CreateFromPath(name, isoWorkSize)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	// ISO 9660 logical blocks are 2048 bytes; the default 512 is refused.
-	d.LogicalBlocksize = 2048
+	defer b.Close()
 	work, err := os.MkdirTemp(workParent, "iso-")
 	if err != nil {
 		return err
 	}
-	fsys, err := d.CreateFilesystem(disk.FilesystemSpec{Partition: 0, FSType: filesystem.TypeISO9660, WorkDir: work})
+	// ISO 9660 logical blocks are 2048 bytes.
+	iso, err := iso9660.Create(b, isoWorkSize, 0, 2048, work)
 	if err != nil {
 		return fmt.Errorf("creating ISO 9660: %w", err)
 	}
-	if err := writeFiles(fsys, c); err != nil {
+	if err := writeFiles(iso, c); err != nil {
 		return err
-	}
-	iso, ok := fsys.(*iso9660.FileSystem)
-	if !ok {
-		return errors.New("go-diskfs did not return an ISO 9660 filesystem")
 	}
 	// The label only takes effect here; Rock Ridge and Joliet keep the
 	// lower-case names cloud-init looks for.
 	if err := iso.Finalize(iso9660.FinalizeOptions{VolumeIdentifier: ISOLabel, RockRidge: true, Joliet: true}); err != nil {
 		return fmt.Errorf("finalizing ISO 9660: %w", err)
 	}
-	return trimISO(d.Backend, file)
+	return trimISO(b, name)
 }
 
 // trimISO cuts the file to the volume size the primary volume descriptor
@@ -155,13 +153,13 @@ func trimISO(b interface {
 	return os.Truncate(file, size)
 }
 
-func writeVFAT(file string, c Contents) error {
-	d, err := diskfs.Create(file, FATSize, diskfs.SectorSizeDefault)
+func writeVFAT(name string, c Contents) error {
+	b, err := file.CreateFromPath(name, FATSize)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	fsys, err := d.CreateFilesystem(disk.FilesystemSpec{Partition: 0, FSType: filesystem.TypeFat32, VolumeLabel: VFATLabel})
+	defer b.Close()
+	fsys, err := fat32.Create(b, FATSize, 0, 512, VFATLabel, false)
 	if err != nil {
 		return fmt.Errorf("creating FAT32: %w", err)
 	}
