@@ -254,12 +254,13 @@ func (f *firstbootRoot) prepare(b *testing.B, hostData string) {
 	}
 }
 
-// process runs the hardbake binary's first boot, as the unit does,
-// launched the way cloud-init is launched in cloudInitRoot (runner.Exec:
-// output in memfds, the exit waited for on a pidfd), so that neither pays
-// for a different launcher.
+// process runs the hardbake binary's first boot as the unit does (with its
+// environment, steps.FirstbootEnv), launched the way cloud-init is launched
+// in cloudInitRoot (runner.Exec: output in memfds, the exit waited for on a
+// pidfd), so that neither pays for a different launcher.
 func (f *firstbootRoot) process(b *testing.B) {
-	res, err := runner.Exec{}.Run(context.Background(), runner.Cmd{Name: f.bin, Args: []string{"firstboot", "--root", f.dir, "--config", f.cfg}})
+	res, err := runner.Exec{}.Run(context.Background(), runner.Cmd{Name: f.bin, Args: []string{"firstboot", "--root", f.dir, "--config", f.cfg},
+		Env: strings.Fields(steps.FirstbootEnv)})
 	if err != nil {
 		b.Fatalf("hardbake firstboot: %v\n%s%s", err, res.Stdout, res.Stderr)
 	}
