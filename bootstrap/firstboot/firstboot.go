@@ -143,6 +143,10 @@ func Run(ctx context.Context, o Options) (*report.Report, error) {
 	// boot (the host data is kept, no marker) finishes both.
 	const userLane, sshdLane, sudoLane = "account", "sshd", "sudo"
 	l := newLanes(env)
+	// useradd leads: with the unit's one Go processor, useradd is forked
+	// right after the host data is read instead of after the sshd lane's
+	// plan (1.3 ms later), and the other lanes' Go work runs while it does.
+	l.lead = userLane
 	var acct *account
 	hasUser := h != nil && h.HasUser()
 	l.add(sshdLane, !o.SkipHostKeys, "host_keys", func(env *steps.Env) ([]report.Change, error) {

@@ -2,6 +2,7 @@ package firstboot
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/hardbake/hardbake/bootstrap/report"
@@ -18,6 +19,12 @@ import (
 type lanes struct {
 	env   *steps.Env
 	tasks []*task
+	// lead is the lane that runs on the calling goroutine, started before
+	// the others get a chance to run; "" is the first lane added. Under the
+	// unit's one Go processor (steps.FirstbootEnv) the other lanes run only
+	// while it waits, so the lead lane's first tool is forked before any
+	// other lane's Go work.
+	lead string
 
 	mu      sync.Mutex
 	printed int // tasks[:printed] are printed
@@ -74,7 +81,10 @@ func (l *lanes) run() ([]report.Step, error) {
 			}
 		}
 	}
-	// The first lane runs on this goroutine, the others on new ones.
+	if i := slices.Index(order, l.lead); i > 0 {
+		order = slices.Insert(slices.Delete(order, i, i+1), 0, l.lead)
+	}
+	// The lead lane runs on this goroutine, the others on new ones.
 	var wg sync.WaitGroup
 	for _, name := range order[min(1, len(order)):] {
 		wg.Add(1)

@@ -2,6 +2,7 @@ package firstboot
 
 import (
 	"context"
+	"runtime"
 	"errors"
 	"fmt"
 	"slices"
@@ -142,5 +143,46 @@ func TestSudoBesideUseradd(t *testing.T) {
 	}
 	if env.Root.Exists(Marker) {
 		t.Error("marker written after a failed run")
+	}
+}
+
+// TestLanesLead: the lead lane's first step starts before any other lane's
+// under one Go processor (the unit's GOMAXPROCS=1), wherever it was added;
+// the report keeps the order added. Without lead the first lane added
+// would start first.
+func TestLanesLead(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for _, lead := range []string{"account", ""} {
+		var mu sync.Mutex
+		var started []string
+		l := newLanes(&steps.Env{})
+		l.lead = lead
+		add := func(lane, name string) {
+			l.add(lane, true, name, func(env *steps.Env) ([]report.Change, error) {
+				mu.Lock()
+				started = append(started, name)
+				mu.Unlock()
+				return nil, nil
+			})
+		}
+		add("sshd", "host_keys")
+		add("account", "user")
+		add("sudo", "sudo")
+		add("sshd", "ssh")
+		got, err := l.run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := map[string]string{"account": "user", "": "host_keys"}[lead]
+		if len(started) == 0 || started[0] != first {
+			t.Errorf("lead %q: steps started in the order %v, want %s first", lead, started, first)
+		}
+		var names []string
+		for _, s := range got {
+			names = append(names, s.Name)
+		}
+		if want := []string{"host_keys", "user", "sudo", "ssh"}; !slices.Equal(names, want) {
+			t.Errorf("lead %q: report steps %v, want %v", lead, names, want)
+		}
 	}
 }
