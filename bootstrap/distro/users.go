@@ -1,27 +1,29 @@
 package distro
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/hardbake/hardbake/internal/names"
 )
 
 // UserNameRule is what the distribution's own account tool accepts as a
 // new user name. Names outside it make useradd/adduser fail half-way, or
 // worse, be accepted by one tool and refused by another.
 type UserNameRule struct {
-	Pattern *regexp.Regexp
+	Pattern string // the rule as a regular expression, for messages
+	match   func(string) bool
 	MaxLen  int
 	Tool    string // who enforces it, for messages
 }
 
 var (
 	// Debian's adduser NAME_REGEX (adduser.conf(5)); Ubuntu keeps it.
-	debianUserName = UserNameRule{regexp.MustCompile(`^[a-z][-a-z0-9_]*$`), 32, "adduser NAME_REGEX"}
+	debianUserName = UserNameRule{`^[a-z][-a-z0-9_]*$`, names.DebianUser, 32, "adduser NAME_REGEX"}
 	// shadow-utils useradd without --badname (Fedora, RHEL, Arch): the
 	// portable subset of what its is_valid_user_name accepts.
-	useraddUserName = UserNameRule{regexp.MustCompile(`^[a-z_][a-z0-9_-]*[$]?$`), 32, "useradd"}
+	useraddUserName = UserNameRule{`^[a-z_][a-z0-9_-]*[$]?$`, names.Shadow, 32, "useradd"}
 )
 
 // UserNameRule returns the rule for this distribution.
@@ -34,9 +36,12 @@ func (i Info) UserNameRule() UserNameRule {
 	}
 }
 
+// Match reports whether name matches Pattern (its length aside).
+func (r UserNameRule) Match(name string) bool { return r.match(name) }
+
 // Valid reports whether name passes the rule.
 func (r UserNameRule) Valid(name string) bool {
-	return len(name) <= r.MaxLen && r.Pattern.MatchString(name)
+	return len(name) <= r.MaxLen && r.match(name)
 }
 
 // UIDRange is the range of uids given to regular (human) accounts; every

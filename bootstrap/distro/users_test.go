@@ -2,6 +2,7 @@ package distro
 
 import (
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -119,5 +120,27 @@ func TestUIDRangeFromLoginDefs(t *testing.T) {
 		if got := UIDRangeFromLoginDefs(text); got != want {
 			t.Errorf("%q: %v, want %v", text, got, want)
 		}
+	}
+}
+
+// TestUserNameRules holds each rule's matcher to the Pattern its messages
+// quote, and its length limit.
+func TestUserNameRules(t *testing.T) {
+	names := []string{"alice", "al-ice_2", "_svc", "svc$", "x$$", "$", "-x", "2fa", "Alice", "a b", "é", "",
+		"a" + strings.Repeat("b", 31), "a" + strings.Repeat("b", 32)}
+	for _, f := range []Family{Debian, Ubuntu, Fedora, RHEL, Arch} {
+		r := Info{Family: f}.UserNameRule()
+		re := regexp.MustCompile(r.Pattern)
+		for _, n := range names {
+			if got, want := r.Match(n), re.MatchString(n); got != want {
+				t.Errorf("%s: Match(%q) = %v, %s says %v", f, n, got, r.Pattern, want)
+			}
+			if got, want := r.Valid(n), re.MatchString(n) && len(n) <= 32; got != want {
+				t.Errorf("%s: Valid(%q) = %v, want %v", f, n, got, want)
+			}
+		}
+	}
+	if (Info{Family: Debian}).UserNameRule().Match("_svc") || !(Info{Family: Fedora}).UserNameRule().Match("_svc") {
+		t.Error("Debian must refuse _svc (adduser NAME_REGEX), Fedora accept it (useradd)")
 	}
 }

@@ -2,12 +2,12 @@ package host
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/hardbake/hardbake/bootstrap/distro"
 	"github.com/hardbake/hardbake/bootstrap/profile"
+	"github.com/hardbake/hardbake/internal/names"
 )
 
 // validator collects semantic problems; lines maps field paths to lines.
@@ -45,8 +45,6 @@ func (v *validator) given(field string) bool {
 	_, ok := v.lines[v.path(field)]
 	return ok
 }
-
-var groupName = regexp.MustCompile(`^[a-z_][a-z0-9_-]*[$]?$`)
 
 // hostLabel reports whether s is an RFC 1123 host name label: 1 to 63
 // letters, digits and hyphens, starting and ending with a letter or digit.
@@ -130,7 +128,7 @@ func (v *validator) user(h *Host, t *Target, facts *targetFacts) {
 		v.add("user.name", `"root" is refused: hardbake creates an unprivileged admin who uses sudo`)
 	case len(u.Name) > rule.MaxLen:
 		v.add("user.name", "%q is %d characters; at most %d", u.Name, len(u.Name), rule.MaxLen)
-	case !rule.Pattern.MatchString(u.Name):
+	case !rule.Match(u.Name):
 		v.add("user.name", "%q is not a valid user name on %s: it must match %s (%s)", u.Name, where, rule.Pattern, rule.Tool)
 	case facts != nil:
 		if uid, ok := facts.users[u.Name]; ok && !facts.uids.Regular(uid) {
@@ -153,7 +151,7 @@ func (v *validator) user(h *Host, t *Target, facts *targetFacts) {
 	for i, g := range u.Groups {
 		field := fmt.Sprintf("user.groups[%d]", i)
 		switch {
-		case !groupName.MatchString(g) || len(g) > 32:
+		case !names.Shadow(g) || len(g) > 32:
 			v.add(field, "%q is not a group name", g)
 		case slices.Index(u.Groups, g) < i:
 			v.add(field, "%q is listed twice", g)

@@ -3,15 +3,10 @@ package profile
 import (
 	"fmt"
 	"net/netip"
-	"regexp"
 	"slices"
 	"strings"
-)
 
-var (
-	packageName = regexp.MustCompile(`^[a-z0-9][a-z0-9+._-]*$`)
-	userName    = regexp.MustCompile(`^[a-z_][a-z0-9_-]*[$]?$`)
-	clockTime   = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+	"github.com/hardbake/hardbake/internal/names"
 )
 
 func (v *validator) skip(names []string) {
@@ -36,7 +31,7 @@ func (v *validator) ports(field string, ports []int) {
 }
 
 func (v *validator) updates(u *Updates) {
-	if !clockTime.MatchString(u.RebootTime) {
+	if !names.ClockTime(u.RebootTime) {
 		v.add("updates.reboot_time", "%q is not a time of day HH:MM (00:00-23:59)", u.RebootTime)
 	}
 	v.intRange("updates.lock_timeout", u.LockTimeout, 0, 3600)
@@ -46,7 +41,7 @@ func (v *validator) services(s *Services) {
 	for i, name := range s.Remove {
 		path := fmt.Sprintf("services.remove[%d]", i)
 		switch {
-		case !packageName.MatchString(name):
+		case !names.Package(name):
 			v.add(path, "%q is not a package name", name)
 		case ProtectedPackages[name] != "":
 			v.add(path, "%q is never removed: %s", name, ProtectedPackages[name])
@@ -57,7 +52,7 @@ func (v *validator) services(s *Services) {
 		}
 	}
 	for i, name := range s.Keep {
-		if !packageName.MatchString(name) {
+		if !names.Package(name) {
 			v.add(fmt.Sprintf("services.keep[%d]", i), "%q is not a package name", name)
 		}
 	}
@@ -88,7 +83,7 @@ func (v *validator) seal(s *Seal) {
 	case s.RemoveUser == "":
 	case s.RemoveUser == "root":
 		v.add("seal.remove_user", `"root" cannot be removed`)
-	case !userName.MatchString(s.RemoveUser) || len(s.RemoveUser) > 32:
+	case !names.Shadow(s.RemoveUser) || len(s.RemoveUser) > 32:
 		v.add("seal.remove_user", "%q is not a user name", s.RemoveUser)
 	}
 }

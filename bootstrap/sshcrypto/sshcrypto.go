@@ -7,9 +7,9 @@ package sshcrypto
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // Levels are the values ssh.crypto accepts.
@@ -43,25 +43,59 @@ func (v Version) AtLeast(o Version) bool {
 	return v.Major > o.Major || v.Major == o.Major && v.Minor >= o.Minor
 }
 
-var (
-	bannerVersion  = regexp.MustCompile(`OpenSSH_(\d+)\.(\d+)`)
-	packageVersion = regexp.MustCompile(`^(?:\d+:)?(\d+)\.(\d+)p`)
-)
+// ParseBanner reads the version from `sshd -V` output ("OpenSSH_9.2p1
+// Debian-2+deb12u3, OpenSSL ..."): the first "OpenSSH_" followed by
+// MAJOR.MINOR, as the regular expression OpenSSH_(\d+)\.(\d+) finds it.
+func ParseBanner(s string) (Version, bool) {
+	const tag = "OpenSSH_"
+	for {
+		i := strings.Index(s, tag)
+		if i < 0 {
+			return Version{}, false
+		}
+		s = s[i+len(tag):]
+		if v, _, ok := majorMinor(s); ok {
+			return v, true
+		}
+	}
+}
 
-// ParseBanner reads the version from `sshd -V` output ("OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL ...").
-func ParseBanner(s string) (Version, bool) { return parse(bannerVersion, s) }
-
-// ParsePackage reads the version from a package version ("1:9.2p1-2+deb12u3", "9.9p1-2").
-func ParsePackage(s string) (Version, bool) { return parse(packageVersion, s) }
-
-func parse(re *regexp.Regexp, s string) (Version, bool) {
-	m := re.FindStringSubmatch(s)
-	if m == nil {
+// ParsePackage reads the version from a package version ("1:9.2p1-2+deb12u3",
+// "9.9p1-2"): ^(?:\d+:)?(\d+)\.(\d+)p.
+func ParsePackage(s string) (Version, bool) {
+	if n := digits(s); n > 0 && n < len(s) && s[n] == ':' {
+		s = s[n+1:] // the epoch
+	}
+	v, rest, ok := majorMinor(s)
+	if !ok || !strings.HasPrefix(rest, "p") {
 		return Version{}, false
 	}
-	maj, _ := strconv.Atoi(m[1])
-	min, _ := strconv.Atoi(m[2])
-	return Version{maj, min}, true
+	return v, true
+}
+
+// majorMinor reads \d+\.\d+ at the start of s and returns what follows.
+// A number too long for an int reads as strconv.Atoi leaves it (clamped).
+func majorMinor(s string) (v Version, rest string, ok bool) {
+	n := digits(s)
+	if n == 0 || n == len(s) || s[n] != '.' {
+		return Version{}, s, false
+	}
+	m := digits(s[n+1:])
+	if m == 0 {
+		return Version{}, s, false
+	}
+	maj, _ := strconv.Atoi(s[:n])
+	min, _ := strconv.Atoi(s[n+1 : n+1+m])
+	return Version{maj, min}, s[n+1+m:], true
+}
+
+// digits counts the ASCII digits at the start of s.
+func digits(s string) int {
+	n := 0
+	for n < len(s) && '0' <= s[n] && s[n] <= '9' {
+		n++
+	}
+	return n
 }
 
 // Algorithm is one entry of the table.

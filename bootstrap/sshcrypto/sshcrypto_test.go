@@ -1,10 +1,73 @@
 package sshcrypto
 
 import (
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
+
+// The regular expressions ParseBanner and ParsePackage stand for.
+var (
+	bannerOracle  = regexp.MustCompile(`OpenSSH_(\d+)\.(\d+)`)
+	packageOracle = regexp.MustCompile(`^(?:\d+:)?(\d+)\.(\d+)p`)
+)
+
+func oracle(re *regexp.Regexp, s string) (Version, bool) {
+	m := re.FindStringSubmatch(s)
+	if m == nil {
+		return Version{}, false
+	}
+	maj, _ := strconv.Atoi(m[1])
+	min, _ := strconv.Atoi(m[2])
+	return Version{maj, min}, true
+}
+
+func checkOracles(t *testing.T, s string) {
+	t.Helper()
+	if v, ok := ParseBanner(s); ok != (bannerOracle.MatchString(s)) || ok && v != must(oracle(bannerOracle, s)) {
+		w, wok := oracle(bannerOracle, s)
+		t.Errorf("ParseBanner(%q) = %v %v, regexp says %v %v", s, v, ok, w, wok)
+	}
+	if v, ok := ParsePackage(s); ok != (packageOracle.MatchString(s)) || ok && v != must(oracle(packageOracle, s)) {
+		w, wok := oracle(packageOracle, s)
+		t.Errorf("ParsePackage(%q) = %v %v, regexp says %v %v", s, v, ok, w, wok)
+	}
+}
+
+func must(v Version, _ bool) Version { return v }
+
+// TestParseOracles: both parsers agree with their regular expressions on
+// every string of up to five bytes over the bytes that matter, and on
+// real and awkward versions.
+func TestParseOracles(t *testing.T) {
+	const alphabet = "1:.p_xO"
+	var grow func(prefix string, n int)
+	grow = func(prefix string, n int) {
+		checkOracles(t, prefix)
+		checkOracles(t, "OpenSSH_"+prefix)
+		if n == 0 {
+			return
+		}
+		for i := 0; i < len(alphabet); i++ {
+			grow(prefix+alphabet[i:i+1], n-1)
+		}
+	}
+	grow("", 5)
+	for _, s := range []string{"OpenSSH_OpenSSH_9.2", "OpenSSH_x OpenSSH_9.2p1", "OpenSSH_9.", "OpenSSH_.2",
+		"1:9.2p1-2+deb12u3", "9.9p1-2", ":9.2p1", "1::9.2p", "1:2:9.2p", "99999999999999999999.1p1",
+		"1:9.99999999999999999999p", "OpenSSH_99999999999999999999.2", "OpenSSH_9.2\nOpenSSH_8.1", "１.２p"} {
+		checkOracles(t, s)
+	}
+}
+
+func FuzzParseOracles(f *testing.F) {
+	for _, s := range []string{"OpenSSH_9.2p1 Debian", "1:9.2p1-2", "9.9p1-2", "OpenSSH_OpenSSH_1.2"} {
+		f.Add(s)
+	}
+	f.Fuzz(checkOracles)
+}
 
 func TestParse(t *testing.T) {
 	for in, want := range map[string]Version{

@@ -2,19 +2,14 @@ package steps
 
 import (
 	"path"
-	"regexp"
 	"strings"
 
 	"github.com/hardbake/hardbake/bootstrap/root"
+	"github.com/hardbake/hardbake/internal/names"
 )
 
 // aptConfParts is where apt reads its configuration fragments.
 const aptConfParts = "/etc/apt/apt.conf.d"
-
-// aptPartName is apt.conf(5)'s rule for fragments it reads: only letters,
-// digits, '-', '_' and '.', and no extension or ".conf" (others, such as
-// .dpkg-old or .ucf-dist, are ignored).
-var aptPartName = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 
 // offlineAptConfig computes what `apt-config dump` would print for the
 // keys the checks read, from the files alone (an image, where apt cannot
@@ -26,7 +21,9 @@ func offlineAptConfig(r *root.Root) map[string][]string {
 	entries, _ := r.ReadDir(aptConfParts)
 	for _, e := range entries {
 		n := e.Name()
-		if !aptPartName.MatchString(n) || (strings.Contains(n, ".") && path.Ext(n) != ".conf") {
+		// apt.conf(5): it reads only names of letters, digits, '-', '_'
+		// and '.', with no extension or ".conf" (not .dpkg-old, .ucf-dist).
+		if !names.AptPart(n) || (strings.Contains(n, ".") && path.Ext(n) != ".conf") {
 			continue
 		}
 		files = append(files, path.Join(aptConfParts, n))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/hardbake/hardbake/bootstrap"
 )
@@ -20,7 +21,8 @@ import (
 // nftDisabledPrefix marks lines of the main nftables file hardbake commented out.
 const nftDisabledPrefix = "#hardbake-disabled: "
 
-var nftTableStart = regexp.MustCompile(`^\s*table\s+(\S+)\s+(\S+)\s*\{`)
+// nftTableStart is compiled on first use, not when every command starts.
+var nftTableStart = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\s*table\s+(\S+)\s+(\S+)\s*\{`) })
 
 // nftTable is one top-level table block of a ruleset file (1-based lines, inclusive).
 type nftTable struct {
@@ -34,7 +36,7 @@ func nftTables(text string) []nftTable {
 	var out []nftTable
 	lines := strings.Split(text, "\n")
 	for i := 0; i < len(lines); i++ {
-		m := nftTableStart.FindStringSubmatch(stripNftComment(lines[i]))
+		m := nftTableStart().FindStringSubmatch(stripNftComment(lines[i]))
 		if m == nil {
 			continue
 		}
