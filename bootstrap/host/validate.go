@@ -46,23 +46,6 @@ func (v *validator) given(field string) bool {
 	return ok
 }
 
-// hostLabel reports whether s is an RFC 1123 host name label: 1 to 63
-// letters, digits and hyphens, starting and ending with a letter or digit.
-// (A function, not a regular expression: `{0,61}` compiles to a program
-// every hardbake start would pay for.)
-func hostLabel(s string) bool {
-	if len(s) == 0 || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
 // hostNameMax is the kernel's HOST_NAME_MAX.
 const hostNameMax = 64
 
@@ -106,7 +89,7 @@ func (v *validator) hostname(name string) {
 		return
 	}
 	for _, label := range strings.Split(name, ".") {
-		if !hostLabel(label) {
+		if !names.HostLabel(label) {
 			v.add("hostname", "%q is not a host name: dot-separated labels of letters, digits and inner hyphens (RFC 1123)", name)
 			return
 		}

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/hardbake/hardbake/internal/names"
 )
 
 // Levels are the values ssh.crypto accepts.
@@ -92,7 +94,7 @@ func majorMinor(s string) (v Version, rest string, ok bool) {
 // digits counts the ASCII digits at the start of s.
 func digits(s string) int {
 	n := 0
-	for n < len(s) && '0' <= s[n] && s[n] <= '9' {
+	for n < len(s) && names.Digit(s[n]) {
 		n++
 	}
 	return n

@@ -2,6 +2,7 @@ package names
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -17,6 +18,7 @@ var oracles = []struct {
 	{"Package", Package, regexp.MustCompile(`^[a-z0-9][a-z0-9+._-]*$`)},
 	{"ClockTime", ClockTime, regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)},
 	{"AptPart", AptPart, regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)},
+	{"HostLabel", HostLabel, regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$`)},
 }
 
 // alphabet holds each class's edges and the bytes just outside them.
@@ -46,6 +48,22 @@ func TestOracles(t *testing.T) {
 			if got, want := o.fn(s), o.re.MatchString(s); got != want {
 				t.Errorf("%s(%q) = %v, regexp %s says %v", o.name, s, got, o.re, want)
 			}
+		}
+	}
+}
+
+// TestHostLabel: the label check accepts exactly what the RFC 1123 pattern
+// ^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$ accepts.
+func TestHostLabel(t *testing.T) {
+	re := regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$`)
+	cases := []string{"", "a", "A", "0", "-", "a-", "-a", "a-b", "web-1", "a--b", "a_b", "a.b", "ä", "a b",
+		strings.Repeat("a", 62), strings.Repeat("a", 63), strings.Repeat("a", 64), "a" + strings.Repeat("-", 61) + "b", "a" + strings.Repeat("-", 62) + "b"}
+	for c := range 256 {
+		cases = append(cases, string(rune(c)), "x"+string([]byte{byte(c)})+"y")
+	}
+	for _, s := range cases {
+		if got, want := HostLabel(s), re.MatchString(s); got != want {
+			t.Errorf("HostLabel(%q) = %v, want %v", s, got, want)
 		}
 	}
 }
