@@ -16,7 +16,15 @@
 // Cost on a 2-core machine without KVM: one packer build and two boots of
 // the built image per suite, each boot with -snapshot so the image stays
 // as built. One booted VM serves every check that does not need a fresh
-// boot.
+// boot. Then the power cut (powercut_test.go): a copy of the image is booted
+// and killed (SIGKILL of QEMU) while hardbake-firstboot.service runs, then
+// booted again and checked; a cut that came after first boot had finished is
+// reported as such and an earlier one tried.
+//
+// BenchmarkBootToSudo (`make bench`) boots the base image with a cloud-init
+// seed and the golden image with a hardbake seed, alternating, and reports
+// power-on to alice's first `ssh ... sudo -n true` for each; its golden image
+// is the one TestPipeline filed in the cache (golden_test.go).
 //
 // Networking: QEMU user networking, two NICs. Every connection through a
 // NIC's host forward reaches the guest from that network's host address, so

@@ -56,7 +56,7 @@ func check(t *testing.T, name string, f func(t *testing.T)) bool {
 	return ok
 }
 
-func repoRoot(t *testing.T) string {
+func repoRoot(t testing.TB) string {
 	t.Helper()
 	dir, err := testroot.RepoRoot()
 	if err != nil {
