@@ -174,17 +174,11 @@ func Parse(data []byte) (*Profile, error) {
 	return decodeOnto(Default(), data, "")
 }
 
-// Load reads and parses a profile file; problems name the file. A file
-// that is byte for byte the built-in default as `hardbake bake` writes it
-// for first boot (Baked) is that default without being parsed: half of a
-// millisecond of every first boot of an image baked with it.
+// Load reads and parses a profile file; problems name the file.
 func Load(file string) (*Profile, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("%w: profile: %v", bootstrap.ErrInvalid, err)
-	}
-	if string(data) == builtinDefaultBaked {
-		return Default(), nil
 	}
 	return decodeOnto(Default(), data, file)
 }

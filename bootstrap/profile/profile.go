@@ -5,12 +5,12 @@ package profile
 
 import (
 	_ "embed"
-	"reflect"
+	"fmt"
 )
 
 // DefaultYAML is the commented default profile that `hardbake profile` prints.
-// Default() is decoded from it (at `go test -update`, see Default), so the
-// documentation cannot drift from the code.
+// Default() is decoded from it, so the documentation cannot drift from the
+// code.
 //
 //go:embed default.yaml
 var DefaultYAML string
@@ -51,51 +51,12 @@ var AddressFamilies = []string{"any", "inet", "inet6"}
 // HostKeyTypes are the values ssh.host_key_types accepts (ssh-keygen -t).
 var HostKeyTypes = []string{"ed25519", "ecdsa", "rsa"}
 
-// Default returns the default profile, a deep copy of its own: DefaultYAML
-// as compiled in (default_gen.go, checked against DefaultYAML by
-// TestBuiltinDefaultIsDefaultYAML), so no process parses it to start.
-func Default() *Profile { return builtinDefault.Clone() }
-
-// Clone returns a deep copy of p: no slice, map or pointer is shared.
-func (p *Profile) Clone() *Profile {
-	c := new(Profile)
-	deepCopy(reflect.ValueOf(c).Elem(), reflect.ValueOf(p).Elem())
-	return c
-}
-
-// deepCopy copies src into dst (settable, same type), allocating new
-// slices, maps and pointees.
-func deepCopy(dst, src reflect.Value) {
-	switch src.Kind() {
-	case reflect.Struct:
-		for i := range src.NumField() {
-			deepCopy(dst.Field(i), src.Field(i))
-		}
-	case reflect.Slice:
-		if src.IsNil() {
-			return
-		}
-		dst.Set(reflect.MakeSlice(src.Type(), src.Len(), src.Len()))
-		for i := range src.Len() {
-			deepCopy(dst.Index(i), src.Index(i))
-		}
-	case reflect.Map:
-		if src.IsNil() {
-			return
-		}
-		dst.Set(reflect.MakeMapWithSize(src.Type(), src.Len()))
-		for it := src.MapRange(); it.Next(); {
-			v := reflect.New(src.Type().Elem()).Elem()
-			deepCopy(v, it.Value())
-			dst.SetMapIndex(it.Key(), v)
-		}
-	case reflect.Pointer:
-		if src.IsNil() {
-			return
-		}
-		dst.Set(reflect.New(src.Type().Elem()))
-		deepCopy(dst.Elem(), src.Elem())
-	default:
-		dst.Set(src)
+// Default returns the default profile: DefaultYAML decoded, a new value
+// on every call.
+func Default() *Profile {
+	p, err := decodeOnto(&Profile{}, []byte(DefaultYAML), "built-in default profile")
+	if err != nil {
+		panic(fmt.Sprintf("built-in default profile is invalid: %v", err))
 	}
+	return p
 }

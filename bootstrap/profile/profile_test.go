@@ -3,6 +3,8 @@ package profile
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -201,5 +203,34 @@ func TestDefaultCopiesShareNothing(t *testing.T) {
 	}
 	if reflect.DeepEqual(a, b) {
 		t.Fatal("mutate changed nothing: the test proves nothing")
+	}
+}
+
+// TestBakedRoundTrip: the profile an image keeps for first boot (Baked)
+// loads back as the profile it was made from, for the default and for a
+// changed one.
+func TestBakedRoundTrip(t *testing.T) {
+	changed := Default()
+	changed.SSH.Ports = []int{2222}
+	changed.SSH.MaxAuthTries = 4
+	for _, p := range []*Profile{Default(), changed} {
+		data, err := Baked(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(t.TempDir(), "profile.yaml")
+		if err := os.WriteFile(file, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := Load(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, p) {
+			t.Fatalf("baked profile loads as\n%#v\nwant\n%#v", got, p)
+		}
+	}
+	if a, b := Default(), Default(); &a.SSH.Ports == &b.SSH.Ports || a == b {
+		t.Fatal("Default returned a shared value")
 	}
 }

@@ -93,7 +93,7 @@ func (l *loader) file(name string, depth, ctx int) error {
 	if err != nil {
 		return fmt.Errorf("read sshd config: %w", err)
 	}
-	lines, err := parseCached(string(data))
+	lines, err := Parse(string(data))
 	if err != nil {
 		var pe *ParseError
 		if errors.As(err, &pe) {

@@ -320,30 +320,3 @@ func TestPorts(t *testing.T) {
 		})
 	}
 }
-
-// TestLoadParsesOnce: Load parses a text once per process (the second Load
-// of the same files shares the first's lines), a changed file is parsed
-// again, and a caller appending to one Effective's Args does not change
-// another's.
-func TestLoadParsesOnce(t *testing.T) {
-	fsys := mapFS{"/etc/ssh/sshd_config": "# TestLoadParsesOnce\nPort 22\nAcceptEnv LANG LC_*\n"}
-	a, err := Load(fsys, "/etc/ssh/sshd_config")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := Load(fsys, "/etc/ssh/sshd_config")
-	av, _ := a.Get("acceptenv")
-	bv, _ := b.Get("acceptenv")
-	if &av.Args[0] != &bv.Args[0] {
-		t.Error("the same text was parsed twice")
-	}
-	av.Args = append(av.Args, "EVIL")
-	if bv2, _ := b.Get("acceptenv"); len(bv2.Args) != 2 || cap(bv2.Args) != 2 {
-		t.Errorf("an append to one Effective's Args reached another: %q (cap %d)", bv2.Args, cap(bv2.Args))
-	}
-	fsys["/etc/ssh/sshd_config"] = "# TestLoadParsesOnce\nPort 2222\n"
-	c, _ := Load(fsys, "/etc/ssh/sshd_config")
-	if p, _ := c.Get("port"); p.Args[0] != "2222" {
-		t.Errorf("a changed file was answered from memory: %v", p.Args)
-	}
-}

@@ -1,9 +1,7 @@
 package sshdconfig
 
 import (
-	"slices"
 	"strings"
-	"sync"
 )
 
 // Line is one line of one file, with sshd's reading of it.
@@ -34,41 +32,6 @@ func Parse(text string) ([]Line, error) {
 		}
 		lines = append(lines, Line{Num: i + 1, Raw: raw, Keyword: kw, Args: args, Match: match})
 	}
-	return lines, nil
-}
-
-// parsed remembers Parse's answers for Load: a first boot or a bake loads
-// the same few files many times (plan, overlay, check, the fingerprint of
-// what sshd reads), and the parse is a pure function of the text. The lines
-// are shared, so Load only reads them, and every Args is clipped: an append
-// by a caller copies instead of writing into another's view.
-var parsed struct {
-	sync.Mutex
-	lines map[string][]Line
-}
-
-// parseCached is Parse through parsed (successful parses only; at most 64
-// texts, then it starts over).
-func parseCached(text string) ([]Line, error) {
-	parsed.Lock()
-	lines, ok := parsed.lines[text]
-	parsed.Unlock()
-	if ok {
-		return lines, nil
-	}
-	lines, err := Parse(text)
-	if err != nil {
-		return nil, err
-	}
-	for i := range lines {
-		lines[i].Args = slices.Clip(lines[i].Args)
-	}
-	parsed.Lock()
-	if parsed.lines == nil || len(parsed.lines) >= 64 {
-		parsed.lines = map[string][]Line{}
-	}
-	parsed.lines[text] = lines
-	parsed.Unlock()
 	return lines, nil
 }
 
