@@ -34,67 +34,86 @@ func CopyDisk(src, dst string) error {
 	return nil
 }
 
-// WaitConsole waits until the serial console holds text (searched from
-// offset from, in bytes, so an earlier boot's lines can be passed over), and
-// returns the offset just after it. It reads the log every poll
-// interval (10 ms when poll is 0): the guest keeps running meanwhile, so
-// poll bounds how far past the line the guest is when WaitConsole returns.
-// It gives up when ctx is done or QEMU exits.
-func (v *VM) WaitConsole(ctx context.Context, text string, from int64, poll time.Duration) (int64, error) {
+// WaitConsole waits until the serial console holds one of texts (searched
+// from offset from, in bytes, so an earlier boot's lines can be passed over)
+// and returns which one came first and the offset just after it. It reads
+// the log every poll interval (10 ms when poll is 0): the guest keeps
+// running meanwhile, so poll bounds how far past the line the guest is when
+// WaitConsole returns. It gives up when ctx is done or QEMU exits.
+func (v *VM) WaitConsole(ctx context.Context, from int64, poll time.Duration, texts ...string) (int, int64, error) {
 	if poll <= 0 {
 		poll = 10 * time.Millisecond
 	}
 	f, err := openWhenThere(ctx, v.serial, v.done)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer f.Close()
-	m := consoleMatch{text: []byte(text), off: from}
+	m := newConsoleMatch(from, texts...)
 	buf := make([]byte, 64*1024)
 	for {
 		for {
 			n, err := f.ReadAt(buf, m.off)
-			if end, ok := m.feed(buf[:n]); ok {
-				return end, nil
+			if i, end, ok := m.feed(buf[:n]); ok {
+				return i, end, nil
 			}
 			if err == io.EOF || n == 0 {
 				break
 			}
 			if err != nil {
-				return 0, err
+				return 0, 0, err
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return 0, fmt.Errorf("vm: %q not on the console (%v)\nserial console tail:\n%s", text, ctx.Err(), tailLines(v.SerialLog(), 30))
+			return 0, 0, fmt.Errorf("vm: none of %q on the console (%v)\nserial console tail:\n%s", texts, ctx.Err(), tailLines(v.SerialLog(), 30))
 		case <-v.done:
-			return 0, fmt.Errorf("vm: qemu exited (%v) before %q was on the console\nserial console tail:\n%s", v.exitErr, text, tailLines(v.SerialLog(), 30))
+			return 0, 0, fmt.Errorf("vm: qemu exited (%v) before one of %q was on the console\nserial console tail:\n%s", v.exitErr, texts, tailLines(v.SerialLog(), 30))
 		case <-time.After(poll):
 		}
 	}
 }
 
-// consoleMatch finds text in a console read piece by piece.
+// consoleMatch finds the first of several texts in a console read piece by
+// piece.
 type consoleMatch struct {
-	text []byte
-	off  int64 // console offset just after the bytes fed so far
+	texts [][]byte
+	off   int64 // console offset just after the bytes fed so far
 	// window holds the bytes not yet searched through plus the last
-	// len(text)-1 searched ones, for a line that arrives in two pieces.
+	// longest-text-minus-one searched ones, for a line that arrives in two
+	// pieces.
 	window []byte
+	keep   int
 }
 
-// feed takes the next piece of the console and, once text is there,
-// returns the offset just after its first occurrence.
-func (m *consoleMatch) feed(p []byte) (int64, bool) {
+func newConsoleMatch(from int64, texts ...string) *consoleMatch {
+	m := &consoleMatch{off: from}
+	for _, t := range texts {
+		m.texts = append(m.texts, []byte(t))
+		m.keep = max(m.keep, len(t)-1)
+	}
+	return m
+}
+
+// feed takes the next piece of the console and, once one of the texts is
+// there, returns the index of the one that starts first and the offset just
+// after it.
+func (m *consoleMatch) feed(p []byte) (int, int64, bool) {
 	m.window = append(m.window, p...)
 	m.off += int64(len(p))
-	if i := bytes.Index(m.window, m.text); i >= 0 {
-		return m.off - int64(len(m.window)-i-len(m.text)), true
+	first, at := -1, 0
+	for i, t := range m.texts {
+		if j := bytes.Index(m.window, t); j >= 0 && (first < 0 || j < at) {
+			first, at = i, j
+		}
 	}
-	if keep := len(m.text) - 1; len(m.window) > keep {
-		m.window = append(m.window[:0], m.window[len(m.window)-keep:]...)
+	if first >= 0 {
+		return first, m.off - int64(len(m.window)-at-len(m.texts[first])), true
 	}
-	return 0, false
+	if len(m.window) > m.keep {
+		m.window = append(m.window[:0], m.window[len(m.window)-m.keep:]...)
+	}
+	return 0, 0, false
 }
 
 // openWhenThere opens the console file, which QEMU creates at its start.

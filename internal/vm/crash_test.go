@@ -11,29 +11,30 @@ import (
 )
 
 // TestConsoleMatch: the text is found wherever the console's reads split
-// it, at the offset just after its first occurrence past the start.
+// it, at the offset just after its first occurrence past the start; of
+// several texts, the one that comes first wins.
 func TestConsoleMatch(t *testing.T) {
-	console := "[  OK  ] Started foo\r\nfirstboot: host data from seed\r\nfirstboot: host data from again\r\n"
-	const text = "firstboot: host data from"
-	want := int64(strings.Index(console, text) + len(text))
-	for cut1 := 0; cut1 <= len(console); cut1++ {
-		for cut2 := cut1; cut2 <= len(console); cut2 += 7 {
-			m := consoleMatch{text: []byte(text)}
-			var got int64
-			found := false
-			for _, piece := range []string{console[:cut1], console[cut1:cut2], console[cut2:]} {
-				if end, ok := m.feed([]byte(piece)); ok {
-					got, found = end, true
-					break
+	console := "[  OK  ] Started foo\r\nfirstboot: host data from seed\r\nhost_keys:\r\nfirstboot: done in 1.2 ms\r\n"
+	texts := []string{"firstboot: done in", "\nhost_keys:", "firstboot: host data from"}
+	for want, text := range texts {
+		for cut1 := 0; cut1 <= len(console); cut1++ {
+			for cut2 := cut1; cut2 <= len(console); cut2 += 7 {
+				m := newConsoleMatch(0, texts[:want+1]...)
+				got, end, found := 0, int64(0), false
+				for _, piece := range []string{console[:cut1], console[cut1:cut2], console[cut2:]} {
+					if got, end, found = m.feed([]byte(piece)); found {
+						break
+					}
 				}
-			}
-			if !found || got != want {
-				t.Fatalf("split at %d,%d: found=%v at %d, want %d", cut1, cut2, found, got, want)
+				wantEnd := int64(strings.Index(console, text) + len(text))
+				if !found || got != want || end != wantEnd {
+					t.Fatalf("texts %q, split at %d,%d: found=%v text %d at %d, want text %d at %d",
+						texts[:want+1], cut1, cut2, found, got, end, want, wantEnd)
+				}
 			}
 		}
 	}
-	m := consoleMatch{text: []byte("not there")}
-	if _, ok := m.feed([]byte(console)); ok {
+	if _, _, ok := newConsoleMatch(0, "not there").feed([]byte(console)); ok {
 		t.Error("found text that is not on the console")
 	}
 }
@@ -43,27 +44,28 @@ func TestConsoleMatch(t *testing.T) {
 func TestWaitConsole(t *testing.T) {
 	dir := t.TempDir()
 	v := &VM{serial: filepath.Join(dir, "serial.log"), done: make(chan struct{})}
-	first := "boot 1: Starting hardbake-firstboot.service\n"
-	if err := os.WriteFile(v.serial, []byte(first+"boot 2: Starting hardbake-firstboot.service\n"), 0o644); err != nil {
+	const text = "Starting hardbake-firstboot.service"
+	first := "boot 1: " + text + "\n"
+	if err := os.WriteFile(v.serial, []byte(first+"boot 2: "+text+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	end, err := v.WaitConsole(ctx, "Starting hardbake-firstboot.service", 0, 0)
+	_, end, err := v.WaitConsole(ctx, 0, 0, text)
 	if err != nil || end != int64(len(first)-1) {
 		t.Fatalf("first: %d, %v; want %d", end, err, len(first)-1)
 	}
-	end, err = v.WaitConsole(ctx, "Starting hardbake-firstboot.service", end, 0)
-	if want := int64(len(first)*2 - 1); err != nil || end != want {
-		t.Fatalf("from the first one on: %d, %v; want %d", end, err, want)
+	i, end, err := v.WaitConsole(ctx, end, 0, "never", text)
+	if want := int64(len(first)*2 - 1); err != nil || i != 1 || end != want {
+		t.Fatalf("from the first one on: text %d at %d, %v; want text 1 at %d", i, end, err, want)
 	}
 	short, cancel2 := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel2()
-	if _, err := v.WaitConsole(short, "Starting hardbake-firstboot.service", end, 0); err == nil {
+	if _, _, err := v.WaitConsole(short, end, 0, text); err == nil {
 		t.Fatal("found a third occurrence")
 	}
 	close(v.done)
-	if _, err := v.WaitConsole(ctx, "never", 0, 0); err == nil || !strings.Contains(err.Error(), "qemu exited") {
+	if _, _, err := v.WaitConsole(ctx, 0, 0, "never"); err == nil || !strings.Contains(err.Error(), "qemu exited") {
 		t.Fatalf("after QEMU's exit: %v", err)
 	}
 }
