@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/hardbake/hardbake/bootstrap/distro"
@@ -21,21 +20,18 @@ type account struct {
 	UID, GID          int
 }
 
+// lookupAccount is name's entry in the root's /etc/passwd as getpwnam(3)
+// finds it, or nil.
 func lookupAccount(r *root.Root, name string) (*account, error) {
 	passwd, err := r.ReadFile("/etc/passwd")
 	if err != nil {
 		return nil, err
 	}
-	f, ok := distro.ColonFile(string(passwd), 7)[name]
+	e, ok := distro.LookupUser(string(passwd), name)
 	if !ok {
 		return nil, nil
 	}
-	uid, err1 := strconv.Atoi(f[2])
-	gid, err2 := strconv.Atoi(f[3])
-	if err1 != nil || err2 != nil {
-		return nil, fmt.Errorf("/etc/passwd: bad uid/gid for %s", name)
-	}
-	return &account{Name: name, UID: uid, GID: gid, Home: f[5], Shell: f[6]}, nil
+	return &account{Name: e.Name, UID: e.UID, GID: e.GID, Home: e.Home, Shell: e.Shell}, nil
 }
 
 // groupsOf returns the groups whose member list names user, in /etc/group's
@@ -43,9 +39,9 @@ func lookupAccount(r *root.Root, name string) (*account, error) {
 func groupsOf(r *root.Root, user string) []string {
 	data, _ := r.ReadFile("/etc/group")
 	var out []string
-	for _, f := range distro.ColonEntries(string(data), 4) {
-		if slices.Contains(strings.Split(f[3], ","), user) {
-			out = append(out, f[0])
+	for _, g := range distro.ParseGroup(string(data)) {
+		if slices.Contains(g.Members, user) {
+			out = append(out, g.Name)
 		}
 	}
 	return out

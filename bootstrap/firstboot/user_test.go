@@ -1,7 +1,10 @@
 package firstboot
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/hardbake/hardbake/bootstrap/profile"
@@ -17,9 +20,9 @@ func accountsEnv(t *testing.T, files map[string]string) *steps.Env {
 	return &steps.Env{Root: r, Run: &runner.Recorder{}, Distro: d, Profile: profile.Default()}
 }
 
-// TestLookupAccountAndGroups: the first full entry of a name wins (as
-// getpwnam/getgrnam), short lines and comments are no entries, groups come
-// in /etc/group's order.
+// TestLookupAccountAndGroups: the first well-formed entry of a name wins
+// (as getpwnam/getgrnam), short lines, comments and lines with a bad uid are
+// no entries, groups come in /etc/group's order.
 func TestLookupAccountAndGroups(t *testing.T) {
 	env := accountsEnv(t, map[string]string{
 		"etc/passwd": "root:x:0:0:root:/root:/bin/bash\n#alice:x:1:1::/nope:/bin/sh\nalice:x:1000\n" +
@@ -33,8 +36,8 @@ func TestLookupAccountAndGroups(t *testing.T) {
 	if acct, err := lookupAccount(env.Root, "nobody"); acct != nil || err != nil {
 		t.Errorf("nobody: %+v %v", acct, err)
 	}
-	if _, err := lookupAccount(env.Root, "bad"); err == nil {
-		t.Error("bad uid accepted")
+	if acct, err := lookupAccount(env.Root, "bad"); acct != nil || err != nil {
+		t.Errorf("bad uid accepted: %+v %v", acct, err)
 	}
 	if got := groupsOf(env.Root, "alice"); !reflect.DeepEqual(got, []string{"sudo", "users"}) {
 		t.Errorf("alice's groups: %q", got)
@@ -45,24 +48,36 @@ func TestLookupAccountAndGroups(t *testing.T) {
 	}
 }
 
-// TestAnyAuthorizedKey: a login account's non-empty key file counts; a
-// nologin account's, a comment's or a NIS compat line's do not.
+// TestAnyAuthorizedKey: first boot's answer to "can someone log in with a
+// key" on every root of the ssh step's key-login cases is the one the case
+// names, which the bake's lockout guard is held to as well
+// (steps.TestKeyLoginCases): the same files, the same answers.
 func TestAnyAuthorizedKey(t *testing.T) {
-	passwd := "root:x:0:0:root:/root:/bin/bash\nsvc:x:999:999::/srv:/usr/sbin/nologin\n#old:x:5:5::/old:/bin/bash\n+::::::\n"
-	for name, c := range map[string]struct {
-		files map[string]string
-		want  bool
-	}{
-		"none":    {map[string]string{}, false},
-		"empty":   {map[string]string{"root/.ssh/authorized_keys": ""}, false},
-		"root":    {map[string]string{"root/.ssh/authorized_keys2": "k\n"}, true},
-		"nologin": {map[string]string{"srv/.ssh/authorized_keys": "k\n"}, false},
-		"comment": {map[string]string{"old/.ssh/authorized_keys": "k\n"}, false},
-		"nis":     {map[string]string{".ssh/authorized_keys": "k\n"}, false},
-	} {
-		c.files["etc/passwd"] = passwd
-		if got := anyAuthorizedKey(accountsEnv(t, c.files)); got != c.want {
-			t.Errorf("%s: %v, want %v", name, got, c.want)
+	const cases = "../steps/testdata/keylogin"
+	entries, err := os.ReadDir(cases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		want := strings.HasPrefix(e.Name(), "yes-")
+		if !want && !strings.HasPrefix(e.Name(), "no-") {
+			continue // base
 		}
+		n++
+		t.Run(e.Name(), func(t *testing.T) {
+			dir := testroot.Copy(t, filepath.Join(cases, "base"))
+			if err := os.CopyFS(dir, os.DirFS(filepath.Join(cases, e.Name()))); err != nil {
+				t.Fatal(err)
+			}
+			r, d := testroot.Open(t, dir)
+			env := &steps.Env{Root: r, Run: &runner.Recorder{}, Distro: d, Profile: profile.Default()}
+			if got := anyAuthorizedKey(env); got != want {
+				t.Errorf("anyAuthorizedKey = %v, want %v", got, want)
+			}
+		})
+	}
+	if n < 10 {
+		t.Fatalf("only %d cases in %s", n, cases)
 	}
 }

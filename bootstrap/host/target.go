@@ -28,12 +28,18 @@ func (t *Target) facts() (*targetFacts, error) {
 	if err != nil {
 		return nil, err
 	}
-	f.users = distro.ColonIDs(string(passwd), 7)
+	f.users = map[string]int{}
+	for _, u := range distro.ParsePasswd(string(passwd)) {
+		f.users[u.Name] = u.UID
+	}
 	group, err := t.Root.ReadFile("/etc/group")
 	if err != nil {
 		return nil, err
 	}
-	f.groups = distro.ColonIDs(string(group), 4)
+	f.groups = map[string]int{}
+	for _, g := range distro.ParseGroup(string(group)) {
+		f.groups[g.Name] = g.GID
+	}
 	shells, _ := t.Root.ReadFile("/etc/shells")
 	for _, l := range strings.Split(string(shells), "\n") {
 		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {

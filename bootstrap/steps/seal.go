@@ -150,17 +150,18 @@ func (Seal) userOps(env *Env) []sealOp {
 	if name == "" {
 		return nil
 	}
-	f, ok := passwdEntry(env, name)
+	acct, ok := passwdEntry(env, name)
 	if !ok {
 		return nil
 	}
-	uid, _ := strconv.Atoi(f[2])
-	acct := &Account{Name: name, UID: uid, Home: f[5], Shell: f[6]}
 	if !env.Live() || !userHasProcesses("/proc", acct.UID) {
 		return []sealOp{{Kind: "run", Cmd: []string{"userdel", "-r", name}, Why: "remove the build user " + name}}
 	}
-	return deferredUserRemoval(env, acct)
+	return deferredUserRemoval(env, &acct)
 }
+
+// Account is an entry of /etc/passwd.
+type Account = distro.PasswdEntry
 
 // deferredUserRemoval removes a build user that is still logged in (Packer's
 // session runs the seal) at the image's first boot instead: a systemd unit,
@@ -436,13 +437,13 @@ func shellHistoryFiles(r *root.Root) []string {
 // buildUserKeys lists the build user's SSH keys left in the image: with
 // them, whoever built the image could log in to every machine made from it.
 func buildUserKeys(env *Env, name string) []string {
-	f, ok := passwdEntry(env, name)
+	acct, ok := passwdEntry(env, name)
 	if !ok {
 		return nil
 	}
 	var out []string
 	for _, k := range []string{"authorized_keys", "authorized_keys2"} {
-		p := path.Join(f[5], ".ssh", k)
+		p := path.Join(acct.Home, ".ssh", k)
 		if fi, err := env.Root.Lstat(p); err == nil && !fi.IsDir() {
 			out = append(out, p)
 		}
@@ -452,10 +453,9 @@ func buildUserKeys(env *Env, name string) []string {
 
 // passwdEntry is name's entry in the root's /etc/passwd: the first one, as
 // getpwnam(3) and userdel find it.
-func passwdEntry(env *Env, name string) ([]string, bool) {
+func passwdEntry(env *Env, name string) (Account, bool) {
 	passwd, _ := env.Root.ReadFile("/etc/passwd")
-	f, ok := distro.ColonFile(string(passwd), 7)[name]
-	return f, ok
+	return distro.LookupUser(string(passwd), name)
 }
 
 // hostnameCheck: a sealed image has no machine's name (unless the profile

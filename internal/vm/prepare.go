@@ -7,9 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
+	"github.com/hardbake/hardbake/bootstrap/distro"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -76,20 +76,11 @@ func lookupUser(rootDir, user string) (uid, gid int, home string, err error) {
 	if err != nil {
 		return 0, 0, "", err
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Split(line, ":")
-		if len(f) < 7 || f[0] != user {
-			continue
-		}
-		if _, err := fmt.Sscan(f[2], &uid); err != nil {
-			return 0, 0, "", fmt.Errorf("vm: bad uid for %s in /etc/passwd", user)
-		}
-		if _, err := fmt.Sscan(f[3], &gid); err != nil {
-			return 0, 0, "", fmt.Errorf("vm: bad gid for %s in /etc/passwd", user)
-		}
-		return uid, gid, f[5], nil
+	e, ok := distro.LookupUser(string(data), user)
+	if !ok {
+		return 0, 0, "", fmt.Errorf("vm: no user %s in %s/etc/passwd", user, rootDir)
 	}
-	return 0, 0, "", fmt.Errorf("vm: no user %s in %s/etc/passwd", user, rootDir)
+	return e.UID, e.GID, e.Home, nil
 }
 
 // EnsureHostKeys generates the missing default host keys of rootDir's
