@@ -1,7 +1,9 @@
 package profile
 
-// StepNames are the hardening steps a profile may name in skip, in bake
-// order. bootstrap/steps' registry test keeps it equal to the registry.
+// StepNames are the hardening steps in bake order: the one list a profile's
+// skip and the Packer plugin's only_steps/skip_steps are validated against,
+// so neither needs to link the steps. bootstrap/steps' registry test keeps
+// the registry equal to it.
 var StepNames = []string{"ssh", "updates", "services", "fail2ban", "firewall", "firstboot", "seal"}
 
 // Updates configures the updates step.

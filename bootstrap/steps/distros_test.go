@@ -12,6 +12,7 @@ import (
 
 	"github.com/hardbake/hardbake/bootstrap"
 	"github.com/hardbake/hardbake/bootstrap/distro"
+	"github.com/hardbake/hardbake/bootstrap/ini"
 	"github.com/hardbake/hardbake/bootstrap/report"
 	"github.com/hardbake/hardbake/bootstrap/root"
 	"github.com/hardbake/hardbake/bootstrap/runner"
@@ -374,7 +375,7 @@ func TestDnf5AutomaticOverrides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := getINI(string(data), "commands", "upgrade_type"); got != "security" {
+	if got := ini.Parse(string(data), ini.DNF).Value("commands", "upgrade_type"); got != "security" {
 		t.Errorf("%s upgrade_type = %q, want security", legacy, got)
 	}
 }
@@ -407,7 +408,7 @@ func TestDnfAutomaticRebootOption(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := getINI(string(data), "commands", "reboot"); got != c.wantReboot {
+			if got := ini.Parse(string(data), ini.DNF).Value("commands", "reboot"); got != c.wantReboot {
 				t.Errorf("reboot = %q, want %q", got, c.wantReboot)
 			}
 			checks, err := Updates{}.Check(ctx, env)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hardbake/hardbake/bootstrap/distro"
+	"github.com/hardbake/hardbake/bootstrap/ini"
 	"github.com/hardbake/hardbake/bootstrap/report"
 	"github.com/hardbake/hardbake/bootstrap/root"
 )
@@ -114,16 +115,16 @@ func (f Fail2ban) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 		return nil, err
 	}
 	data, _ := env.Root.ReadFile(Fail2banJail)
-	jail := string(data)
+	jail := ini.Parse(string(data), ini.Fail2ban)
 	checks = append(checks,
-		check("fail2ban.sshd_ports", joinInts(s.Ports, ","), iniValue(jail, "port")),
+		check("fail2ban.sshd_ports", joinInts(s.Ports, ","), jail.Value("sshd", "port")),
 		check("fail2ban.enabled_at_boot", "enabled", enabledWord(unitEnabled(env, "fail2ban.service"))))
 	if s.Journal {
-		checks = append(checks, check("fail2ban.backend", "systemd", iniValue(jail, "backend")))
+		checks = append(checks, check("fail2ban.backend", "systemd", jail.Value("sshd", "backend")))
 	} else {
 		checks = append(checks,
-			check("fail2ban.backend", s.Backend, iniValue(jail, "backend")),
-			check("fail2ban.logpath", s.LogPath, iniValue(jail, "logpath")),
+			check("fail2ban.backend", s.Backend, jail.Value("sshd", "backend")),
+			check("fail2ban.logpath", s.LogPath, jail.Value("sshd", "logpath")),
 			check("fail2ban.logpath_exists", "yes", yesNo(env.Root.Exists(s.LogPath))),
 			check("fail2ban.syslog_enabled_at_boot", "enabled", enabledWord(unitEnabled(env, "rsyslog.service"))))
 	}
@@ -148,16 +149,6 @@ func (f Fail2ban) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 		checks = append(checks, c)
 	}
 	return checks, nil
-}
-
-// iniValue returns the first "key = value" in a small INI text.
-func iniValue(text, key string) string {
-	for _, l := range strings.Split(text, "\n") {
-		if k, v, ok := strings.Cut(l, "="); ok && strings.TrimSpace(k) == key {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
 }
 
 // authLogAction creates the empty auth log when it is missing, as rsyslog

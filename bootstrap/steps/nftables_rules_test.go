@@ -43,21 +43,6 @@ func TestNftIncludeBlockIsReplaced(t *testing.T) {
 	}
 }
 
-func TestSetINI(t *testing.T) {
-	cases := []struct{ in, want string }{
-		{"[commands]\nupgrade_type = default\n", "[commands]\nupgrade_type = security\n"},
-		{"[commands]\n# upgrade_type = default\nx = 1\n", "[commands]\nupgrade_type = security\nx = 1\n"},
-		{"[commands]\nx = 1\n\n[emitters]\ny = 2\n", "[commands]\nx = 1\nupgrade_type = security\n\n[emitters]\ny = 2\n"},
-		{"[emitters]\ny = 2\n", "[emitters]\ny = 2\n\n[commands]\nupgrade_type = security\n"},
-		{"", "[commands]\nupgrade_type = security\n"},
-	}
-	for _, c := range cases {
-		if got := setINI(c.in, "commands", "upgrade_type", "security"); got != c.want {
-			t.Errorf("setINI(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
-}
-
 func TestAptConfigDump(t *testing.T) {
 	out := `Unattended-Upgrade "";
 Unattended-Upgrade::Origins-Pattern "";

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/hardbake/hardbake/bootstrap/distro"
+	"github.com/hardbake/hardbake/bootstrap/ini"
 	"github.com/hardbake/hardbake/bootstrap/report"
 	"github.com/hardbake/hardbake/bootstrap/runner"
 )
@@ -91,7 +92,7 @@ func (u Updates) configure(ctx context.Context, env *Env) ([]Action, error) {
 				text = dnfOverrideHeader
 			}
 			for _, kv := range settings {
-				text = setINI(text, "commands", kv[0], kv[1])
+				text = ini.Set(text, ini.DNF, "commands", kv[0], kv[1])
 			}
 			a, err := WriteFile(env.Root, f, []byte(text), 0o644, "dnf automatic: apply security updates")
 			if err != nil {
@@ -254,7 +255,7 @@ func (u Updates) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 			if err != nil {
 				continue
 			}
-			c := check("updates.dnf_automatic.legacy_upgrade_type", "security", getINI(string(data), "commands", "upgrade_type"))
+			c := check("updates.dnf_automatic.legacy_upgrade_type", "security", ini.Parse(string(data), ini.DNF).Value("commands", "upgrade_type"))
 			c.Detail = f
 			checks = append(checks, c)
 		}

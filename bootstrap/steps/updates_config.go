@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/hardbake/hardbake/bootstrap/distro"
+	"github.com/hardbake/hardbake/bootstrap/ini"
 	"github.com/hardbake/hardbake/bootstrap/profile"
 )
 
@@ -107,7 +108,7 @@ func (da dnfAutomatic) effective(r interface{ ReadFile(string) ([]byte, error) }
 		if err != nil {
 			continue
 		}
-		if v := getINI(string(data), section, key); v != "" {
+		if v, ok := ini.Parse(string(data), ini.DNF).Get(section, key); ok {
 			return v, f
 		}
 	}
@@ -116,8 +117,8 @@ func (da dnfAutomatic) effective(r interface{ ReadFile(string) ([]byte, error) }
 
 // knowsReboot reports whether this dnf automatic has the reboot option:
 // dnf5's plugin and dnf4's from 4.14.0-6 (RHEL 9.3, upstream 4.15) ship it in
-// their automatic.conf; older ones (AlmaLinux 9.2's 4.14.0-5) have no such
-// key and ignore it. Unknown (no shipped file yet: the package is about to
+// their automatic.conf's [commands] (set, or documented as "#reboot = ");
+// older ones (AlmaLinux 9.2's 4.14.0-5) have no such key and ignore it. Unknown (no shipped file yet: the package is about to
 // be installed) counts as known, as on every current release.
 func (da dnfAutomatic) knowsReboot(r interface{ ReadFile(string) ([]byte, error) }) bool {
 	shipped := da.Defaults
@@ -128,13 +129,7 @@ func (da dnfAutomatic) knowsReboot(r interface{ ReadFile(string) ([]byte, error)
 	if err != nil || hardbakeWrote(data) {
 		return true
 	}
-	for _, l := range strings.Split(string(data), "\n") {
-		k, _, ok := strings.Cut(strings.TrimSpace(l), "=")
-		if ok && strings.TrimSpace(strings.TrimLeft(k, "#;")) == "reboot" {
-			return true
-		}
-	}
-	return false
+	return ini.Parse(string(data), ini.DNF).Mentions("commands", "reboot")
 }
 
 // hardbakeWrote reports whether hardbake created this override file (its
@@ -157,80 +152,4 @@ func dnfAutomaticSettings(p profile.Updates, knowsReboot bool) [][2]string {
 		reboot = "when-needed"
 	}
 	return append(settings, [2]string{"reboot", reboot})
-}
-
-// setINI sets key = value in [section] of an INI text, keeping every other
-// line, comment and order: an existing (or commented-out "#key =") line is
-// replaced in place, otherwise the key is added at the section's end, and a
-// missing section is appended.
-func setINI(text, section, key, value string) string {
-	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
-	if text == "" {
-		lines = nil
-	}
-	want := key + " = " + value
-	in, start, end := false, -1, len(lines)
-	for i, l := range lines {
-		t := strings.TrimSpace(l)
-		if strings.HasPrefix(t, "[") && strings.HasSuffix(t, "]") {
-			if in {
-				end = i
-				break
-			}
-			in = t == "["+section+"]"
-			if in {
-				start = i
-			}
-		}
-	}
-	if start < 0 {
-		if len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) != "" {
-			lines = append(lines, "")
-		}
-		lines = append(lines, "["+section+"]", want)
-		return strings.Join(lines, "\n") + "\n"
-	}
-	commented := -1
-	for i := start + 1; i < end; i++ {
-		t := strings.TrimSpace(lines[i])
-		k, _, ok := strings.Cut(t, "=")
-		if !ok {
-			continue
-		}
-		k = strings.TrimSpace(k)
-		if k == key {
-			lines[i] = want
-			return strings.Join(lines, "\n") + "\n"
-		}
-		if strings.TrimSpace(strings.TrimLeft(k, "#;")) == key && commented < 0 {
-			commented = i
-		}
-	}
-	if commented >= 0 {
-		lines[commented] = want
-		return strings.Join(lines, "\n") + "\n"
-	}
-	// Insert after the section's last non-blank line.
-	at := end
-	for at > start+1 && strings.TrimSpace(lines[at-1]) == "" {
-		at--
-	}
-	lines = append(lines[:at], append([]string{want}, lines[at:]...)...)
-	return strings.Join(lines, "\n") + "\n"
-}
-
-// getINI returns key's value in [section] ("" when unset).
-func getINI(text, section, key string) string {
-	in := false
-	for _, l := range strings.Split(text, "\n") {
-		t := strings.TrimSpace(l)
-		if strings.HasPrefix(t, "[") && strings.HasSuffix(t, "]") {
-			in = t == "["+section+"]"
-			continue
-		}
-		if k, v, ok := strings.Cut(t, "="); in && ok && strings.TrimSpace(k) == key {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
 }
