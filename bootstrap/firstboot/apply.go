@@ -3,9 +3,7 @@ package firstboot
 import (
 	"context"
 	"slices"
-	"strings"
 
-	"github.com/hardbake/hardbake/bootstrap/distro"
 	"github.com/hardbake/hardbake/bootstrap/host"
 	"github.com/hardbake/hardbake/bootstrap/report"
 	"github.com/hardbake/hardbake/bootstrap/runner"
@@ -61,8 +59,24 @@ func bakedPlan(ctx context.Context, env *steps.Env, s steps.Step) ([]steps.Actio
 	return actions, true
 }
 
-// applySSH applies the ssh step with the host's address family and port,
-// and lets sshd judge the result (`sshd -T` with the real host keys).
+// applyBaked re-applies a step the image was baked with (the firewall,
+// fail2ban) after the host's sshd port changed; nothing when the step is
+// not registered or was left out of the bake.
+func applyBaked(ctx context.Context, env *steps.Env, name string) (*report.Step, error) {
+	s, ok := registered(name)
+	if !ok {
+		return nil, nil
+	}
+	actions, ok := bakedPlan(ctx, env, s)
+	if !ok {
+		return nil, nil
+	}
+	return runStep(env, name, func() ([]report.Change, error) { return executeBootSafe(ctx, env, actions) })
+}
+
+// applySSH applies the ssh step with the host's address family and port.
+// The step's own validation (`sshd -T` of the written files) is the one
+// time sshd judges the result; its check reads that answer.
 func applySSH(ctx context.Context, env *steps.Env, h *host.Host) (*report.Step, error) {
 	if h != nil && (h.SSH.AddressFamily != "" || h.SSH.Port != 0) {
 		env = withHostSSH(env, h.SSH)
@@ -126,19 +140,11 @@ func bootSafe(args []string) (cmd runner.Cmd, ok bool) {
 	return cmd, true
 }
 
-// anyAuthorizedKey reports whether some account that may log in has a
-// non-empty ~/.ssh/authorized_keys.
+// anyAuthorizedKey reports whether someone can log in with a key: the
+// bake's lockout guard and first boot ask the same rule of the same image
+// (steps.BakedKeyLogin). An unreadable sshd configuration or /etc/passwd
+// counts as no way in, so the warning is shown.
 func anyAuthorizedKey(env *steps.Env) bool {
-	passwd, _ := env.Root.ReadFile("/etc/passwd")
-	for _, f := range distro.ColonEntries(string(passwd), 7) {
-		if distro.NISCompat(f[0]) || strings.HasSuffix(f[6], "nologin") || strings.HasSuffix(f[6], "/false") {
-			continue
-		}
-		for _, name := range []string{"authorized_keys", "authorized_keys2"} {
-			if fi, err := env.Root.Stat(f[5] + "/.ssh/" + name); err == nil && fi.Size() > 0 {
-				return true
-			}
-		}
-	}
-	return false
+	_, ok, err := steps.BakedKeyLogin(env)
+	return ok && err == nil
 }

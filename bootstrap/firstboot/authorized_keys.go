@@ -9,6 +9,7 @@ import (
 
 	"github.com/hardbake/hardbake/bootstrap/host"
 	"github.com/hardbake/hardbake/bootstrap/report"
+	"github.com/hardbake/hardbake/bootstrap/root"
 	"github.com/hardbake/hardbake/bootstrap/steps"
 	"golang.org/x/sys/unix"
 )
@@ -72,29 +73,8 @@ func writeAuthorizedKeys(env *steps.Env, a *account, h *host.Host) ([]report.Cha
 	if same(dirFD, "authorized_keys", want, a) {
 		return changes, nil
 	}
-	tmp := fmt.Sprintf(".authorized_keys.hardbake-%d", unix.Getpid())
-	unix.Unlinkat(dirFD, tmp, 0)
-	fd, err := unix.Openat(dirFD, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
-	if err != nil {
+	if err := root.WriteAt(dirFD, sshDir, "authorized_keys", want, 0o600, root.Owner{UID: a.UID, GID: a.GID}); err != nil {
 		return changes, fmt.Errorf("%s: %w", file, err)
-	}
-	werr := writeAll(fd, want)
-	if werr == nil {
-		werr = fixOwnerMode(fd, a, 0o600)
-	}
-	if werr == nil {
-		werr = unix.Fsync(fd)
-	}
-	unix.Close(fd)
-	if werr == nil {
-		werr = unix.Renameat(dirFD, tmp, dirFD, "authorized_keys")
-	}
-	if werr != nil {
-		unix.Unlinkat(dirFD, tmp, 0)
-		return changes, fmt.Errorf("%s: %w", file, werr)
-	}
-	if err := unix.Fsync(dirFD); err != nil {
-		return changes, err
 	}
 	return append(changes, report.Change{Kind: "write", Path: file, Summary: "0600 " + a.Name + ", " + keySummary(h.Keys)}), nil
 }
@@ -131,15 +111,4 @@ func same(dirFD int, name string, data []byte, a *account) bool {
 	buf := make([]byte, len(data)+1)
 	n, _ := unix.Read(fd, buf)
 	return n == len(data) && bytes.Equal(buf[:n], data)
-}
-
-func writeAll(fd int, data []byte) error {
-	for len(data) > 0 {
-		n, err := unix.Write(fd, data)
-		if err != nil {
-			return err
-		}
-		data = data[n:]
-	}
-	return nil
 }

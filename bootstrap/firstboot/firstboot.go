@@ -18,7 +18,6 @@ import (
 	"github.com/hardbake/hardbake/bootstrap/host"
 	"github.com/hardbake/hardbake/bootstrap/report"
 	"github.com/hardbake/hardbake/bootstrap/root"
-	"github.com/hardbake/hardbake/bootstrap/runner"
 	"github.com/hardbake/hardbake/bootstrap/steps"
 )
 
@@ -40,13 +39,6 @@ type Options struct {
 	Warn func(msg string)
 	// Version is recorded in the marker.
 	Version string
-	// SkipHostKeys leaves host keys alone (benchmarks).
-	SkipHostKeys bool
-	// EarlySSHD, when set, is `sshd -T -f /proc/self/fd/0` started in the
-	// target before the run (internal/earlysshd): the ssh step's `sshd -T`
-	// feeds it the main file instead of starting sshd then. Run ends it
-	// when it is not asked.
-	EarlySSHD *runner.Early
 }
 
 // MarkerData is what the marker records: when, from where, for whom. Keys
@@ -61,21 +53,17 @@ type MarkerData struct {
 	Keys     []string `json:"keys,omitempty"`
 }
 
-// Run applies the first host data found. Without any host data it only
-// makes sure host keys exist and warns, and writes no marker, so that host
-// data arriving later (cloud-init write_files + runcmd) is still applied.
+// Run applies the first host data found, one step after the other:
+// account, authorized keys, sudo rule, sshd settings (validated by the
+// target's sshd), host keys, host name, and the marker last. A step that
+// fails stops the run before the marker, so the next boot does it again.
+// Without any host data it only makes sure host keys exist and warns, and
+// writes no marker, so that host data arriving later (cloud-init
+// write_files + runcmd) is still applied.
 func Run(ctx context.Context, o Options) (*report.Report, error) {
 	start := time.Now()
-	env := rememberSSHD(o.Env)
-	if env.Root.Writable() {
-		// One syncfs before the marker makes every rename durable; the
-		// directory fsync after each file would only repeat it.
-		r := *env.Root
-		r.DeferDirSync = true
-		e := *env
-		e.Root = &r
-		env = &e
-	}
+	env := o.Env
+	env.StartRun()
 	rep := &report.Report{Command: "firstboot", Root: env.Root.String(), Distro: env.Distro}
 	finish := func(err error) (*report.Report, error) {
 		if err != nil {
@@ -93,131 +81,147 @@ func Run(ctx context.Context, o Options) (*report.Report, error) {
 		logf(env, "firstboot: already done at %s (from %s); nothing to do", m.Time, m.Source)
 		return finish(nil)
 	}
-	if o.EarlySSHD != nil {
-		if a, ok := sshdAnswersOf(env); ok {
-			a.early = o.EarlySSHD
-			defer a.stopEarly()
-		} else {
-			o.EarlySSHD.Cancel()
-		}
-	}
-	// The ssh step compares sshd with what the bake recorded about it;
-	// hashing the binary overlaps with reading the host data.
-	steps.PrefetchSSHDFacts(env)
-	target := &host.Target{Root: env.Root, Distro: env.Distro}
-	found, findErr := host.Find(o.Sources, target)
+	found, findErr := host.Find(o.Sources, &host.Target{Root: env.Root, Distro: env.Distro})
 	if findErr != nil {
 		// Bad input changes nothing, except that a live host still gets
 		// host keys: sshd must start with the baked config either way.
-		if env.Live() && !o.SkipHostKeys {
+		if env.Live() {
 			st := report.Step{Name: "host_keys"}
 			st.Changes, _ = ensureHostKeys(ctx, env, env.Profile.SSH.HostKeyTypes, "")
 			rep.Steps = append(rep.Steps, st)
 		}
 		return finish(findErr)
 	}
-	if found == nil {
-		logf(env, "firstboot: no host data (--config, %s, NoCloud seed)", host.File)
-	} else {
-		logf(env, "firstboot: host data from %s (%s)", found.Source, since(start))
-	}
 	var h *host.Host
 	if found != nil {
 		h = found.Host
+		logf(env, "firstboot: host data from %s (%s)", found.Source, since(start))
+	} else {
+		logf(env, "firstboot: no host data (--config, %s, NoCloud seed)", host.File)
 	}
 
-	hostname := ""
-	if h != nil {
-		hostname = h.Hostname
+	// Each step runs only when the one before it succeeded.
+	do := func(name string, fn func() ([]report.Change, error)) error {
+		st, err := runStep(env, name, fn)
+		rep.Steps = append(rep.Steps, *st)
+		return err
 	}
-	// Three lanes of work that share no file and run side by side (see
-	// lanes): the account (useradd, authorized_keys, and the host name),
-	// sshd (host keys, the configuration judged by `sshd -T`, the firewall
-	// and fail2ban following a port change), and the sudo rule with its
-	// `visudo -c`. The rule names the user but needs no account to exist:
-	// visudo judges syntax, owners and modes, so it runs beside useradd
-	// instead of after it. useradd is the longest tool (six forks looking
-	// for nscd and sss_cache), so nothing waits behind it that need not:
-	// 0.6 ms of every first boot (BenchmarkFirstbootVsCloudInit).
-	// When useradd fails the rule stays, naming no account, and the next
-	// boot (the host data is kept, no marker) finishes both.
-	const userLane, sshdLane, sudoLane = "account", "sshd", "sudo"
-	l := newLanes(env)
-	// useradd leads: with the unit's one Go processor, useradd is forked
-	// right after the host data is read instead of after the sshd lane's
-	// plan (1.3 ms later), and the other lanes' Go work runs while it does.
-	l.lead = userLane
-	var acct *account
-	hasUser := h != nil && h.HasUser()
-	l.add(sshdLane, !o.SkipHostKeys, "host_keys", func(env *steps.Env) ([]report.Change, error) {
-		return ensureHostKeys(ctx, env, env.Profile.SSH.HostKeyTypes, hostname)
-	})
-	l.add(userLane, hasUser, "user", func(env *steps.Env) (c []report.Change, err error) {
-		c, acct, err = ensureUser(ctx, env, h.User)
-		return c, err
-	})
-	l.add(sudoLane, hasUser, "sudo", func(env *steps.Env) ([]report.Change, error) { return ensureSudo(ctx, env, h.User) })
-	l.add(userLane, hasUser, "authorized_keys", func(env *steps.Env) ([]report.Change, error) { return writeAuthorizedKeys(env, acct, h) })
-	l.add(userLane, hasUser, "selinux_labels", func(env *steps.Env) ([]report.Change, error) { return relabelSSHDir(ctx, env, acct) })
-	l.add(userLane, hostname != "", "hostname", func(env *steps.Env) ([]report.Change, error) { return setHostname(ctx, env, hostname) })
-	l.addStep(sshdLane, func(env *steps.Env) (*report.Step, error) { return applySSH(ctx, env, h) })
+	doStep := func(fn func() (*report.Step, error)) error {
+		st, err := fn()
+		if st != nil {
+			rep.Steps = append(rep.Steps, *st)
+		}
+		return err
+	}
+	if h != nil && h.HasUser() {
+		var acct *account
+		err := do("user", func() (c []report.Change, err error) {
+			c, acct, err = ensureUser(ctx, env, h.User)
+			return c, err
+		})
+		if err == nil {
+			err = do("authorized_keys", func() ([]report.Change, error) { return writeAuthorizedKeys(env, acct, h) })
+		}
+		if err == nil {
+			err = do("selinux_labels", func() ([]report.Change, error) { return relabelSSHDir(ctx, env, acct) })
+		}
+		if err == nil {
+			// Only now: a rule naming an account that does not exist
+			// would stay behind if useradd failed.
+			err = do("sudo", func() ([]report.Change, error) { return ensureSudo(ctx, env, h.User) })
+		}
+		if err != nil {
+			return finish(err)
+		}
+	}
+	if err := doStep(func() (*report.Step, error) { return applySSH(ctx, env, h) }); err != nil {
+		return finish(err)
+	}
 	if h != nil && h.SSH.Port != 0 {
 		// The firewall and the fail2ban jail follow the ports sshd listens
 		// on, where they were baked.
 		for _, name := range []string{"firewall", "fail2ban"} {
-			if st, ok := registered(name); ok {
-				l.addStep(sshdLane, func(env *steps.Env) (*report.Step, error) {
-					env = withHostSSH(env, h.SSH)
-					actions, ok := bakedPlan(ctx, env, st)
-					if !ok {
-						return nil, nil
-					}
-					return runStep(env, name, func() ([]report.Change, error) { return executeBootSafe(ctx, env, actions) })
-				})
+			if err := doStep(func() (*report.Step, error) { return applyBaked(ctx, withHostSSH(env, h.SSH), name) }); err != nil {
+				return finish(err)
 			}
 		}
 	}
-	stepsRun, err := l.run()
-	rep.Steps = append(rep.Steps, stepsRun...)
-	if err != nil {
+	hostname := ""
+	if h != nil {
+		hostname = h.Hostname
+	}
+	if err := do("host_keys", func() ([]report.Change, error) {
+		return ensureHostKeys(ctx, env, env.Profile.SSH.HostKeyTypes, hostname)
+	}); err != nil {
 		return finish(err)
+	}
+	if hostname != "" {
+		if err := do("hostname", func() ([]report.Change, error) { return setHostname(ctx, env, hostname) }); err != nil {
+			return finish(err)
+		}
 	}
 	warnIfNoWayIn(env, h, o.Warn)
 	if found == nil {
 		return finish(nil)
 	}
-	// Done: the data is consumed. The file goes first, the marker last; a
-	// power cut between them leaves a fully configured host whose next
-	// boot finds no data and only re-checks host keys.
+	st, err := writeMarker(env, found, o.Version)
+	rep.Steps = append(rep.Steps, st)
+	if err != nil {
+		return finish(err)
+	}
+	logf(env, "firstboot: done in %s; %s written", since(start), Marker)
+	return finish(nil)
+}
+
+// writeMarker consumes the host data: the file goes first, the marker last.
+// A power cut between them leaves a fully configured host whose next boot
+// finds no data and only re-checks host keys.
+func writeMarker(env *steps.Env, found *host.Found, version string) (report.Step, error) {
 	st := report.Step{Name: "marker"}
+	fail := func(err error) (report.Step, error) {
+		st.Error = err.Error()
+		return st, err
+	}
 	if found.HostPath != "" {
 		if err := removeDurably(found.HostPath); err != nil {
-			st.Error = err.Error()
-			rep.Steps = append(rep.Steps, st)
-			return finish(err)
+			return fail(err)
 		}
 		st.Changes = append(st.Changes, report.Change{Kind: "remove", Path: found.Source, Summary: "host data consumed"})
 	}
-	m := MarkerData{Version: o.Version, Time: time.Now().UTC().Format(time.RFC3339), Kind: found.Kind, Source: found.Source, Consumed: true, User: h.User.Name, Keys: h.Fingerprints()}
+	h := found.Host
+	m := MarkerData{Version: version, Time: time.Now().UTC().Format(time.RFC3339), Kind: found.Kind, Source: found.Source, Consumed: true, User: h.User.Name, Keys: h.Fingerprints()}
 	data, _ := json.MarshalIndent(m, "", "  ")
 	if err := env.Root.MkdirAll(filepath.Dir(Marker), 0o755, root.RootOwner); err != nil {
-		return finish(err)
+		return fail(err)
 	}
-	// Everything before the marker is on disk (syncfs also covers what
-	// useradd and ssh-keygen wrote, and the renames whose directory fsync
-	// this run deferred), then the marker is.
+	// Everything before the marker is on disk first: what useradd and
+	// ssh-keygen wrote is not fsynced by them.
 	if err := env.Root.Sync(); err != nil {
-		return finish(err)
+		return fail(err)
 	}
-	// The marker itself with its directory's fsync (o.Env's root does not
-	// defer it): a second syncfs would flush the whole file system again.
-	if err := o.Env.Root.WriteFile(Marker, append(data, '\n'), 0o644, root.RootOwner); err != nil {
-		return finish(err)
+	if err := env.Root.WriteFile(Marker, append(data, '\n'), 0o644, root.RootOwner); err != nil {
+		return fail(err)
 	}
 	st.Changes = append(st.Changes, report.Change{Kind: "write", Path: Marker, Summary: "first boot done; source " + found.Source})
-	rep.Steps = append(rep.Steps, st)
-	logf(env, "firstboot: done in %s; %s written", since(start), Marker)
-	return finish(nil)
+	return st, nil
+}
+
+// runStep runs one step under a "name:" progress header and reports it.
+func runStep(env *steps.Env, name string, fn func() ([]report.Change, error)) (*report.Step, error) {
+	logf(env, "%s:", name)
+	changes, err := fn()
+	st := &report.Step{Name: name, Changes: changes}
+	for _, c := range changes {
+		what := c.Path
+		if c.Command != "" {
+			what = c.Command
+		}
+		logf(env, "  %s %s: %s", c.Kind, what, c.Summary)
+	}
+	if err != nil {
+		st.Error = err.Error()
+	}
+	return st, err
 }
 
 // since is the time since start for progress lines, in milliseconds.

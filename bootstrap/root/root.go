@@ -27,12 +27,6 @@ const maxSymlinks = 40
 type Root struct {
 	Dir string
 	FS  fs.FS
-	// DeferDirSync leaves out the directory fsync after each WriteFile's
-	// rename; the caller makes the renames durable with one Sync before
-	// relying on them (firstboot syncs once before its marker). The file's
-	// data is still fsynced before the rename, so a power cut leaves the old
-	// or the new file, never an empty one.
-	DeferDirSync bool
 
 	in *inRoot // openat2 reads (inroot.go); nil: always walk
 }

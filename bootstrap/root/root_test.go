@@ -195,12 +195,10 @@ func TestMkdirAllModeOwner(t *testing.T) {
 	}
 }
 
-// TestDeferDirSync: a root that defers directory fsyncs writes the same
-// files (atomically, mode and owner kept); Sync flushes, and refuses on a
-// read-only root.
-func TestDeferDirSync(t *testing.T) {
+// TestWriteAndSync: WriteFile replaces a file atomically, keeping its mode,
+// and leaves no temp file; Sync flushes, and refuses on a read-only root.
+func TestWriteAndSync(t *testing.T) {
 	r, dir := newRoot(t)
-	r.DeferDirSync = true
 	os.MkdirAll(filepath.Join(dir, "etc"), 0o755)
 	os.WriteFile(filepath.Join(dir, "etc/hosts"), []byte("old\n"), 0o640)
 	if err := r.WriteFile("/etc/hosts", []byte("new\n"), 0o644, RootOwner); err != nil {

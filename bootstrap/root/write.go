@@ -68,7 +68,7 @@ func (r *Root) replaceAt(dfd int, p, dir, name string, data []byte, mode fs.File
 	case err != unix.ENOENT:
 		return &fs.PathError{Op: "stat", Path: r.HostPath(path.Join(dir, name)), Err: err}
 	}
-	return writeAt(dfd, r.HostPath(dir), name, data, mode, owner, !r.DeferDirSync)
+	return writeAt(dfd, r.HostPath(dir), name, data, mode, owner)
 }
 
 // Sync flushes the root's file system (syncfs(2)): everything written so
@@ -95,7 +95,7 @@ func writeAtomic(host string, data []byte, mode fs.FileMode, owner Owner) error 
 		return err
 	}
 	defer unix.Close(dfd)
-	return writeAt(dfd, dir, name, data, mode, owner, true)
+	return writeAt(dfd, dir, name, data, mode, owner)
 }
 
 func openDir(dir string) (int, error) {
@@ -108,9 +108,9 @@ func openDir(dir string) (int, error) {
 
 // writeAt writes name in the directory dfd (hostDir names it in errors):
 // a temp file ".<name>.hardbake-<random>" gets data, mode and owner and is
-// fsynced, then renamed over name; with durable the directory is fsynced
-// too (without, the caller makes the rename durable with Sync).
-func writeAt(dfd int, hostDir, name string, data []byte, mode fs.FileMode, owner Owner, durable bool) error {
+// fsynced, then renamed over name, and the directory is fsynced: a power
+// cut leaves the old file or the new one, never an empty one.
+func writeAt(dfd int, hostDir, name string, data []byte, mode fs.FileMode, owner Owner) error {
 	tmp, fd, err := createTempAt(dfd, name)
 	if err != nil {
 		return &fs.PathError{Op: "open", Path: filepath.Join(hostDir, tmp), Err: err}
@@ -146,9 +146,6 @@ func writeAt(dfd int, hostDir, name string, data []byte, mode fs.FileMode, owner
 	if err := unix.Renameat(dfd, tmp, dfd, name); err != nil {
 		unix.Unlinkat(dfd, tmp, 0)
 		return &os.LinkError{Op: "rename", Old: filepath.Join(hostDir, tmp), New: filepath.Join(hostDir, name), Err: err}
-	}
-	if !durable {
-		return nil
 	}
 	if err := unix.Fsync(dfd); err != nil && err != unix.EINVAL {
 		return &fs.PathError{Op: "sync", Path: hostDir, Err: err}
@@ -244,4 +241,12 @@ func (r *Root) RemoveAll(p string) error {
 		return errors.New("refusing to remove the root")
 	}
 	return os.RemoveAll(r.HostPath(rp))
+}
+
+// WriteAt replaces name in the open directory dirFD (dir names it in
+// errors) the way WriteFile does, with mode and owner as given: for callers
+// that reached the directory without following links themselves (a user's
+// ~/.ssh), where a path through the root could be redirected.
+func WriteAt(dirFD int, dir, name string, data []byte, mode fs.FileMode, owner Owner) error {
+	return writeAt(dirFD, dir, name, data, mode, owner)
 }

@@ -12,10 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 
-	"github.com/hardbake/hardbake/bootstrap/runner/toolenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -76,8 +74,16 @@ func (e *ExitError) Error() string {
 	return fmt.Sprintf("%s: exit status %d", e.Cmd, e.Result.ExitCode)
 }
 
-// baseEnv keeps tools predictable (no translated messages, no prompts).
-var baseEnv = toolenv.Base
+// baseEnv is the whole environment of every command before its own extra
+// pairs: predictable tools (no translated messages, no prompts).
+var baseEnv = []string{
+	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+	"LC_ALL=C.UTF-8",
+	"LANG=C.UTF-8",
+	"DEBIAN_FRONTEND=noninteractive",
+	"HOME=/root",
+	"TERM=dumb",
+}
 
 // Exec runs commands on this machine; with Chroot set, inside that directory
 // (chroot(2) in the child, as chroot(8) does, without starting chroot(8)
@@ -89,25 +95,23 @@ type Exec struct {
 
 // Run implements Runner.
 func (e Exec) Run(ctx context.Context, c Cmd) (Result, error) {
-	cmd, res, err := e.command(c)
+	cmd, res, err := e.command(ctx, c)
 	if cmd == nil {
 		return res, err
 	}
 	if c.Stdin != nil {
 		cmd.Stdin = bytes.NewReader(c.Stdin)
-	} else if null := devNull(); null != nil {
-		cmd.Stdin = null
 	}
 	var out, errOut capture
 	out.attach(&cmd.Stdout)
 	errOut.attach(&cmd.Stderr)
-	err = run(ctx, cmd)
+	err = cmd.Run()
 	return e.result(ctx, c, &out, &errOut, err)
 }
 
 // command prepares c; a nil *exec.Cmd comes with the result and error of a
 // program that cannot be run (chroot(8)'s exit codes).
-func (e Exec) command(c Cmd) (*exec.Cmd, Result, error) {
+func (e Exec) command(ctx context.Context, c Cmd) (*exec.Cmd, Result, error) {
 	var cmd *exec.Cmd
 	if e.chrooted() {
 		// The program is looked up in the target's PATH, not the host's;
@@ -117,12 +121,12 @@ func (e Exec) command(c Cmd) (*exec.Cmd, Result, error) {
 			res, err := notRunnable(c, 127, "No such file or directory")
 			return nil, res, err
 		}
-		cmd = exec.Command(p, c.Args...)
+		cmd = exec.CommandContext(ctx, p, c.Args...)
 		cmd.Args[0] = c.Name
 		cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: e.Chroot}
 		cmd.Dir = "/"
 	} else {
-		cmd = exec.Command(c.Name, c.Args...)
+		cmd = exec.CommandContext(ctx, c.Name, c.Args...)
 	}
 	cmd.Env = append(append([]string{}, baseEnv...), c.Env...)
 	return cmd, Result{}, nil
@@ -193,61 +197,12 @@ func Lookup(dir, name string) (string, bool) {
 	return "", false
 }
 
-// run runs cmd; when ctx ends first the child is killed, as with
-// exec.CommandContext. The wait for the child's exit parks in the runtime's
-// poller on a pidfd (pidfd_open(2), readable once the child has exited),
-// not in a blocking waitid that holds a thread: the runtime then hands no
-// processor around and wakes no thread while the image's tools run, which
-// took 0.6-0.8 ms of a first boot's CPU (and preempted the tools). Without
-// pidfds (Linux < 5.10), Wait blocks.
-func run(ctx context.Context, cmd *exec.Cmd) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	stop := context.AfterFunc(ctx, func() { cmd.Process.Kill() })
-	waitExited(cmd.Process)
-	err := cmd.Wait()
-	stop()
-	return err
-}
-
-// waitExited returns once p has exited (it stays to be reaped by Wait).
-func waitExited(p *os.Process) {
-	fd, err := unix.PidfdOpen(p.Pid, unix.PIDFD_NONBLOCK)
-	if err != nil {
-		return
-	}
-	f := os.NewFile(uintptr(fd), "pidfd")
-	defer f.Close()
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return
-	}
-	rc.Read(func(fd uintptr) bool {
-		var info unix.Siginfo
-		err := unix.Waitid(unix.P_PIDFD, int(fd), &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
-		return err != nil || info.Signo != 0
-	})
-}
-
-// devNull is the null device every command without input reads, opened
-// once (os/exec would open it for each command).
-var devNull = sync.OnceValue(func() *os.File {
-	f, err := os.Open(os.DevNull)
-	if err != nil {
-		return nil
-	}
-	return f
-})
-
 // capture collects a command's stdout or stderr. The child writes into an
-// anonymous in-memory file (memfd_create(2)) directly; it is read back once
-// the child has exited. Pipes would need a goroutine each, woken for every
-// write, and a wait for every process that inherited the pipe (a daemon a
-// command started). Without memfd it falls back to a pipe and a buffer.
+// anonymous in-memory file (memfd_create(2)), read back once the child has
+// exited. With a pipe, os/exec waits until every process that inherited it
+// has closed it: a daemon that a command started (an init script's start of
+// sshd or fail2ban) would hold the run until it exits. Without memfd it
+// falls back to a pipe and a buffer.
 type capture struct {
 	f   *os.File
 	buf bytes.Buffer

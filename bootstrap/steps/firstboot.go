@@ -29,18 +29,6 @@ const (
 	// CloudInitFirstboot keeps cloud-init's ssh module from deleting the
 	// host keys firstboot made and from adding types the profile left out.
 	CloudInitFirstboot = "/etc/cloud/cloud.cfg.d/99-hardbake-firstboot.cfg"
-	// FirstbootEnv is the environment the unit and the SysV script give
-	// `hardbake firstboot`. One Go processor: its own work is small and
-	// mostly sequential, and what runs in parallel are the image's tools
-	// (useradd, `sshd -T`, `visudo -c`), separate processes that the kernel
-	// spreads over every CPU whatever GOMAXPROCS says. A second processor
-	// only adds runtime threads (spinning for work, more of them to start
-	// and to end) on the CPUs those tools need: with it a first boot took
-	// 0.2-0.5 ms longer of ~13 ms and 77 more page faults on the 2-core
-	// build VMs (docs/firstboot.md). Only the environment can set it from
-	// the process's start; runtime.GOMAXPROCS(1) in main came too late to
-	// help. The tools get hardbake's own clean environment, not this.
-	FirstbootEnv = "GOMAXPROCS=1"
 )
 
 // selfExecutable is the running hardbake binary (tests replace it).
@@ -87,7 +75,6 @@ Before=sshd-keygen.service sshd-keygen.target sshd-keygen@ed25519.service sshd-k
 [Service]
 Type=oneshot
 RemainAfterExit=yes
-Environment=` + FirstbootEnv + `
 ExecStart=` + FirstbootBinary + ` firstboot
 StandardOutput=journal+console
 StandardError=journal+console
@@ -153,11 +140,6 @@ func (f Firstboot) plan(ctx context.Context, env *Env) ([]Action, []byte, error)
 		}
 		actions = appendAction(actions, a)
 	}
-	facts, err := sshdFactsAction(ctx, env)
-	if err != nil {
-		return nil, nil, err
-	}
-	actions = appendAction(actions, facts)
 	// A marker baked into the image would make every host skip first boot.
 	a, err := RemoveFile(env.Root, FirstbootMarker, "re-arm first boot for machines started from this image")
 	if err != nil {

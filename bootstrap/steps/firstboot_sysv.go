@@ -33,7 +33,7 @@ func firstbootInitScriptText() string {
 case "$1" in
 start)
 	[ -e ` + FirstbootMarker + ` ] && exit 0
-	` + FirstbootEnv + ` exec ` + FirstbootBinary + ` firstboot
+	exec ` + FirstbootBinary + ` firstboot
 	;;
 stop|restart|force-reload|status)
 	exit 0

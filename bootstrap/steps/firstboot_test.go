@@ -34,7 +34,7 @@ func TestFirstbootStep(t *testing.T) {
 	unit, _ := os.ReadFile(env.Root.HostPath(FirstbootUnit))
 	for _, want := range []string{"ConditionPathExists=!/var/lib/hardbake/firstboot.done", "DefaultDependencies=no",
 		"After=local-fs.target systemd-remount-fs.service cloud-init-local.service", "Before=ssh.service sshd.service",
-		"Environment=GOMAXPROCS=1\nExecStart=/usr/local/sbin/hardbake firstboot", "Type=oneshot", "RemainAfterExit=yes", "WantedBy=multi-user.target"} {
+		"ExecStart=/usr/local/sbin/hardbake firstboot", "Type=oneshot", "RemainAfterExit=yes", "WantedBy=multi-user.target"} {
 		if !strings.Contains(string(unit), want) {
 			t.Errorf("unit lacks %q", want)
 		}

@@ -18,7 +18,6 @@ import (
 	"github.com/hardbake/hardbake/bootstrap/runner"
 	"github.com/hardbake/hardbake/bootstrap/steps"
 	"github.com/hardbake/hardbake/images/cidata"
-	"github.com/hardbake/hardbake/internal/earlysshd"
 )
 
 // runFirstboot is `hardbake firstboot`: wiring only (flags, the seed reader
@@ -75,12 +74,8 @@ func runFirstboot(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	case r.IsLive():
 		src.Seed = cidata.Lookup // the host's devices are not a chroot's
 	}
-	var early *runner.Early
-	if p := earlysshd.Take(r.Dir); p != nil {
-		early = runner.AdoptEarly(runner.Cmd{Name: earlysshd.Binary, Args: earlysshd.Args}, p.Pid, p.Stdin, p.Out, p.Err)
-	}
 	rep, runErr := firstboot.Run(ctx, firstboot.Options{
-		Env: env, Sources: src, Version: version, EarlySSHD: early,
+		Env: env, Sources: src, Version: version,
 		Warn: func(msg string) { warnLoudly(stderr, msg, r.IsLive()) },
 	})
 	rep.Version = version

@@ -16,7 +16,6 @@ import (
 	"github.com/hardbake/hardbake/bootstrap"
 	"github.com/hardbake/hardbake/bootstrap/profile"
 	"github.com/hardbake/hardbake/bootstrap/steps"
-	"github.com/hardbake/hardbake/internal/earlysshd"
 )
 
 // version is stamped at build time: -ldflags "-X main.version=v1.2.3".
@@ -41,32 +40,10 @@ Exit codes: 0 ok, 1 a step or check failed, 2 bad usage or bad input (nothing ch
 `
 
 func main() {
-	ctx, stop := notifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	earlysshd.Discard() // an early sshd firstboot did not take
+	stop()
 	os.Exit(code)
-}
-
-// notifyContext is signal.NotifyContext without waiting for the signal
-// machinery: registering the first handler starts a thread and hands a
-// goroutine the signal mask, 0.2 ms that every first boot would spend before
-// its work. Here that happens beside the work. A signal that comes before
-// the registration has its default effect (the process ends), as one before
-// main does; the run is safe to interrupt at any point either way.
-func notifyContext(parent context.Context, sigs ...os.Signal) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(parent)
-	go func() {
-		ch := make(chan os.Signal, 1)
-		signal.Notify(ch, sigs...)
-		defer signal.Stop(ch)
-		select {
-		case <-ch:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	return ctx, cancel
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -1,3 +1,0 @@
-package earlysshd
-
-const sysMemfdCreate = 279
