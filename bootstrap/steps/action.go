@@ -91,6 +91,7 @@ func Execute(ctx context.Context, env *Env, actions []Action) ([]report.Change, 
 	snap := env.Root.Snapshot()
 	var done []report.Change
 	fail := func(err error) ([]report.Change, error) {
+		env.sshdModel().forgetEffective()
 		if rerr := snap.Restore(); rerr != nil {
 			return nil, fmt.Errorf("%w; restoring the previous files also failed: %v", err, rerr)
 		}
@@ -108,6 +109,7 @@ func Execute(ctx context.Context, env *Env, actions []Action) ([]report.Change, 
 			if err := env.Root.WriteFile(a.Path, a.Data, a.Mode, a.Owner); err != nil {
 				return fail(err)
 			}
+			env.sshdModel().forgetEffective()
 			env.logf("  wrote %s", a.Path)
 		case "remove":
 			if err := snap.Save(a.Path); err != nil {
@@ -116,6 +118,7 @@ func Execute(ctx context.Context, env *Env, actions []Action) ([]report.Change, 
 			if err := env.Root.Remove(a.Path); err != nil {
 				return fail(err)
 			}
+			env.sshdModel().forgetEffective()
 			env.logf("  removed %s", a.Path)
 		case "run":
 			env.logf("  running %s", a.Cmd)

@@ -29,6 +29,7 @@ type Preflighter interface {
 // later step; a failed step or check gives bootstrap.ErrCheckFailed.
 func Run(ctx context.Context, env *Env, mode Mode, selected []Step) (*report.Report, error) {
 	rep := &report.Report{Command: string(mode), Root: env.Root.String(), Distro: env.Distro}
+	env.StartRun()
 	var firstErr error
 	if mode != ModeAudit {
 		// Bad input found by a late step must stop the run before an

@@ -219,12 +219,11 @@ func (s SSH) Plan(ctx context.Context, env *Env) ([]Action, error) {
 	}
 	if hasSSHD(env) {
 		// -T tests exactly what -t does and also prints the result, which
-		// the check after the change reads: firstboot's runner answers that
-		// second -T from memory while the files are unchanged.
+		// the run's sshd model keeps for the check and the firewall.
 		actions = append(actions, Action{
 			Kind: "validate", Summary: "sshd -T accepts the new configuration",
 			Cmd:      runner.Cmd{Name: SSHDBinary, Args: []string{"-T"}},
-			Validate: func(ctx context.Context) error { _, err := sshdTest(ctx, env, "-T"); return err },
+			Validate: func(ctx context.Context) error { return validateSSHD(ctx, env) },
 		})
 	}
 	if env.Live() {

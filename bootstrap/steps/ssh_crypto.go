@@ -34,23 +34,21 @@ type sshCrypto struct {
 	Skipped string
 }
 
-// cryptoFor chooses the algorithm lists for the target's OpenSSH version and,
-// where the target's sshd can run, keeps only what a trial `sshd -t -o
+// chooseCrypto chooses the algorithm lists for the target's OpenSSH version
+// and, where the target's sshd can run, keeps only what a trial `sshd -t -o
 // Keyword=list` accepts: distributions backport and patch, and a name sshd
 // does not know stops it from starting.
-func cryptoFor(ctx context.Context, env *Env) (sshCrypto, error) {
+func chooseCrypto(ctx context.Context, env *Env) (sshCrypto, error) {
 	p := env.Profile.SSH
 	if p.Crypto == sshcrypto.Off || p.Crypto == "" {
 		return sshCrypto{Skipped: "ssh.crypto is off"}, nil
 	}
-	facts, _ := recordedSSHDFacts(env)
-	v, source, ok := sshdVersion(ctx, env, facts)
+	v, source, ok := sshdVersion(ctx, env)
 	if !ok {
 		return sshCrypto{Skipped: source}, nil
 	}
 	c := sshCrypto{Version: v, Source: source, Lists: sshcrypto.Choose(p.Crypto, v, p.HostKeyTypes, p.CryptoRequire)}
-	// Names this very binary accepted at bake need no new probe.
-	if hasSSHD(env) && !(facts != nil && facts.acceptedAll(c.Lists)) {
+	if hasSSHD(env) {
 		confirmed, err := confirmLists(ctx, env, c.Lists)
 		if err != nil {
 			return c, err
@@ -169,29 +167,9 @@ func unknownAlgorithm(err error) bool {
 	return strings.Contains(s, "Bad SSH2") || strings.Contains(s, "Bad key types") || strings.Contains(s, "Unsupported")
 }
 
-// sshdVersion asks the target's sshd (`sshd -V`) where it can run, and the
-// package database otherwise (an offline image). When neither answers, the
-// second result says why. facts are the bake's record for this binary (nil
-// when there is none).
-func sshdVersion(ctx context.Context, env *Env, facts *SSHDFacts) (sshcrypto.Version, string, bool) {
-	if hasSSHD(env) {
-		if banner, ok := sshdBanner(ctx, env, facts); ok {
-			v, _ := sshcrypto.ParseBanner(banner)
-			return v, "sshd -V", true
-		}
-	}
-	return packageSSHDVersion(env.Root)
-}
-
-// sshdBanner is the target's `sshd -V` line with an OpenSSH version in it:
-// recorded at bake for this very binary (facts, from recordedSSHDFacts;
-// nil when there is none), or asked now.
-func sshdBanner(ctx context.Context, env *Env, facts *SSHDFacts) (string, bool) {
-	if facts != nil {
-		if _, ok := sshcrypto.ParseBanner(facts.Banner); ok {
-			return facts.Banner, true
-		}
-	}
+// sshdBanner asks the target's sshd for its `sshd -V` line; false when it
+// holds no OpenSSH version.
+func sshdBanner(ctx context.Context, env *Env) (string, bool) {
 	res, _ := env.Run.Run(ctx, runner.Cmd{Name: SSHDBinary, Args: []string{"-V"}})
 	banner := strings.TrimSpace(string(res.Stderr) + string(res.Stdout))
 	_, ok := sshcrypto.ParseBanner(banner)

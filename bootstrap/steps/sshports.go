@@ -10,16 +10,15 @@ import (
 )
 
 // sshPorts returns the TCP ports sshd listens on with its configuration as
-// it is now (after the ssh step): `sshd -T`'s listenaddress lines where the
-// target's sshd can run (they hold the port of every address sshd binds),
-// otherwise the offline evaluator. The firewall opens exactly these and the
-// fail2ban jail watches them; a profile's ssh.ports only counts once the ssh
-// step has written it.
+// it is now (after the ssh step): the run's `sshd -T` answer where the
+// target's sshd can run (its listenaddress lines hold the port of every
+// address sshd binds), otherwise the offline evaluator. The firewall opens
+// exactly these and the fail2ban jail watches them; a profile's ssh.ports
+// only counts once the ssh step has written it.
 func sshPorts(ctx context.Context, env *Env) ([]int, error) {
 	if hasSSHD(env) {
-		out, err := sshdTest(ctx, env, "-T")
-		if err == nil {
-			if ports := portsFromSSHDT(parseSSHDT(out)); len(ports) > 0 {
+		if got, _, err := effectiveSSHD(ctx, env); err == nil {
+			if ports := portsFromSSHDT(got); len(ports) > 0 {
 				return ports, nil
 			}
 		}

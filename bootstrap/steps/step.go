@@ -31,6 +31,8 @@ type Env struct {
 
 	// refreshed: the package lists were refreshed in this run.
 	refreshed bool
+	// sshd is what the target's sshd answered in this run (StartRun).
+	sshd *SSHDModel
 }
 
 func (e *Env) logf(format string, args ...any) {

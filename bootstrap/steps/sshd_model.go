@@ -1,0 +1,128 @@
+package steps
+
+import (
+	"context"
+
+	"github.com/hardbake/hardbake/bootstrap/sshcrypto"
+	"github.com/hardbake/hardbake/bootstrap/sshdconfig"
+)
+
+// SSHDModel is a run's one view of the target's sshd. The ssh step, the
+// firewall, fail2ban and first boot all read it instead of each asking sshd
+// again, and each question is asked at most once per run:
+//   - what sshd is: `sshd -V`, or the package database of an offline image;
+//   - which algorithms it accepts of those the profile chooses: one
+//     `sshd -t -o Keyword=list` (more only when it refuses a name);
+//   - what it makes of the configuration on disk: `sshd -T`. Writing a file
+//     forgets this answer (Execute), and the ssh step's validation of the
+//     files it wrote gives the new one.
+//
+// Every copy of an Env made after StartRun shares the model (first boot
+// copies the Env to give the ssh step the host's port; the crypto choice
+// depends only on profile fields that copy keeps).
+type SSHDModel struct {
+	version   *versionAnswer
+	crypto    *cryptoAnswer
+	effective *effectiveAnswer
+}
+
+type versionAnswer struct {
+	v      sshcrypto.Version
+	source string // "sshd -V", the package record, or why it is unknown
+	ok     bool
+}
+
+type cryptoAnswer struct {
+	c   sshCrypto
+	err error
+}
+
+type effectiveAnswer struct {
+	settings map[string][]string
+	source   string // "sshd -T" or "computed from the files"
+	err      error
+}
+
+// StartRun gives env an empty sshd model for a new run.
+func (e *Env) StartRun() { e.sshd = &SSHDModel{} }
+
+// sshdModel is env's model, made on first use where no run started one
+// (a test calling a step directly).
+func (e *Env) sshdModel() *SSHDModel {
+	if e.sshd == nil {
+		e.sshd = &SSHDModel{}
+	}
+	return e.sshd
+}
+
+// forgetEffective drops the `sshd -T` answer: a file changed.
+func (m *SSHDModel) forgetEffective() { m.effective = nil }
+
+// sshdVersion is the target's OpenSSH version: `sshd -V` where the target's
+// sshd can run, the package database otherwise. When neither answers, the
+// second result says why.
+func sshdVersion(ctx context.Context, env *Env) (sshcrypto.Version, string, bool) {
+	m := env.sshdModel()
+	if m.version == nil {
+		a := &versionAnswer{}
+		if hasSSHD(env) {
+			if banner, ok := sshdBanner(ctx, env); ok {
+				a.v, _ = sshcrypto.ParseBanner(banner)
+				a.source, a.ok = "sshd -V", true
+			}
+		}
+		if !a.ok {
+			a.v, a.source, a.ok = packageSSHDVersion(env.Root)
+		}
+		m.version = a
+	}
+	return m.version.v, m.version.source, m.version.ok
+}
+
+// cryptoFor is the run's choice of algorithms (chooseCrypto), made once.
+func cryptoFor(ctx context.Context, env *Env) (sshCrypto, error) {
+	m := env.sshdModel()
+	if m.crypto == nil {
+		c, err := chooseCrypto(ctx, env)
+		m.crypto = &cryptoAnswer{c, err}
+	}
+	return m.crypto.c, m.crypto.err
+}
+
+// effectiveSSHD returns the sshd settings as sshd itself reports them
+// (`sshd -T`) where the target's sshd can run, and otherwise as computed from
+// the files by the offline evaluator (audit of a disk image). The second
+// result names which one was used.
+func effectiveSSHD(ctx context.Context, env *Env) (map[string][]string, string, error) {
+	m := env.sshdModel()
+	if m.effective == nil {
+		a := &effectiveAnswer{}
+		if hasSSHD(env) {
+			out, err := sshdTest(ctx, env, "-T")
+			a.settings, a.source, a.err = parseSSHDT(out), "sshd -T", err
+		} else {
+			eff, err := sshdconfig.Load(env.Root, SSHDConfig)
+			if err == nil {
+				a.settings = offlineSSHD(eff)
+			}
+			a.source, a.err = "computed from the files", err
+		}
+		m.effective = a
+	}
+	a := m.effective
+	if a.err != nil {
+		return nil, "", a.err
+	}
+	return a.settings, a.source, nil
+}
+
+// validateSSHD is the ssh step's check of the files it wrote: `sshd -T`
+// accepts them, and what it printed is the model's answer from now on.
+func validateSSHD(ctx context.Context, env *Env) error {
+	out, err := sshdTest(ctx, env, "-T")
+	if err != nil {
+		return err
+	}
+	env.sshdModel().effective = &effectiveAnswer{settings: parseSSHDT(out), source: "sshd -T"}
+	return nil
+}
