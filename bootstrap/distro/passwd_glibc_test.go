@@ -70,6 +70,9 @@ dupg:x:2011:b
 // same fields; and the real root's files, enumerated, are ParsePasswd's and
 // ParseGroup's lists, in order.
 func TestParsePasswdAgainstGlibc(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real Debian root: not in -short")
+	}
 	dir := testroot.Debian(t, "bookworm")
 	run := runner.Exec{Chroot: dir}
 	for _, db := range []struct{ file, odd string }{{"passwd", oddPasswd}, {"group", oddGroup}} {

@@ -2,7 +2,6 @@ package steps
 
 import (
 	"context"
-	"strconv"
 	"strings"
 	"time"
 
@@ -167,10 +166,8 @@ func authLogAction(env *Env, path string) *Action {
 // groupID is name's gid in the root's /etc/group, or 0 (root) when missing.
 func groupID(env *Env, name string) int {
 	data, _ := env.Root.ReadFile("/etc/group")
-	if f, ok := distro.ColonFile(string(data), 3)[name]; ok {
-		if gid, err := strconv.Atoi(f[2]); err == nil {
-			return gid
-		}
+	if g, ok := distro.LookupGroup(string(data), name); ok {
+		return g.GID
 	}
 	return 0
 }
