@@ -156,7 +156,7 @@ func Run(ctx context.Context, o Options) (*report.Report, error) {
 		return finish(err)
 	}
 	if hostname != "" {
-		if err := do("hostname", func() ([]report.Change, error) { return setHostname(ctx, env, hostname) }); err != nil {
+		if err := do("hostname", func() ([]report.Change, error) { return steps.SetHostname(ctx, env, hostname) }); err != nil {
 			return finish(err)
 		}
 	}

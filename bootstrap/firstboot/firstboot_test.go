@@ -6,23 +6,6 @@ import (
 	"testing"
 )
 
-func TestHostsLine(t *testing.T) {
-	cases := []struct{ in, name, want string }{
-		{"127.0.0.1\tlocalhost\n127.0.1.1\tdebian\n::1\tlocalhost\n", "web-1.example.com",
-			"127.0.0.1\tlocalhost\n127.0.1.1\tweb-1.example.com web-1\n::1\tlocalhost\n"},
-		{"# admin\n127.0.0.1 localhost\n::1 localhost\n", "db", "# admin\n127.0.0.1 localhost\n127.0.1.1\tdb\n::1 localhost\n"},
-		{"", "db", "127.0.1.1\tdb\n"},
-	}
-	for _, c := range cases {
-		if got := hostsLine(c.in, c.name); got != c.want {
-			t.Errorf("hostsLine(%q, %q) = %q, want %q", c.in, c.name, got, c.want)
-		}
-		if again := hostsLine(c.want, c.name); again != c.want {
-			t.Errorf("not idempotent: %q", again)
-		}
-	}
-}
-
 func TestBootSafe(t *testing.T) {
 	cases := map[string]string{
 		"reload-or-restart fail2ban.service": "--no-block try-reload-or-restart fail2ban.service",
