@@ -5,8 +5,9 @@ import (
 	"testing"
 )
 
-// debianPasswd is /etc/passwd of a fresh Debian 12 root (base-passwd's
-// accounts, then what systemd, dbus and openssh-server add).
+// debianPasswd is /etc/passwd of the Debian 12 root internal/testroot
+// builds (mmdebstrap, with openssh-server), and an admin user as adduser
+// makes one.
 const debianPasswd = `root:x:0:0:root:/root:/bin/bash
 daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
 bin:x:2:2:bin:/bin:/usr/sbin/nologin
@@ -26,13 +27,16 @@ irc:x:39:39:ircd:/run/ircd:/usr/sbin/nologin
 _apt:x:42:65534::/nonexistent:/usr/sbin/nologin
 nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
 systemd-network:x:998:998:systemd Network Management:/:/usr/sbin/nologin
-messagebus:x:100:107::/nonexistent:/usr/sbin/nologin
-sshd:x:101:65534::/run/sshd:/usr/sbin/nologin
+Debian-exim:x:100:107::/var/spool/exim4:/usr/sbin/nologin
+messagebus:x:101:108::/nonexistent:/usr/sbin/nologin
+sshd:x:102:65534::/run/sshd:/usr/sbin/nologin
+_rpc:x:103:65534::/run/rpcbind:/usr/sbin/nologin
 admin:x:1000:1000:Admin,,,:/home/admin:/bin/bash
 `
 
-// fedoraPasswd is /etc/passwd as Fedora's setup package ships it, with a
-// cloud image's user.
+// fedoraPasswd holds the accounts of Fedora's setup package (written from
+// its passwd file as of Fedora 40/41, not copied from an image: only
+// Debian's mirror is reachable here) and a cloud image's user.
 const fedoraPasswd = `root:x:0:0:Super User:/root:/bin/bash
 bin:x:1:1:bin:/bin:/usr/sbin/nologin
 daemon:x:2:2:daemon:/sbin:/usr/sbin/nologin
@@ -62,8 +66,8 @@ func loginNames(entries []PasswdEntry) []string {
 
 func TestParsePasswdDistributions(t *testing.T) {
 	deb := ParsePasswd(debianPasswd)
-	if len(deb) != 22 {
-		t.Errorf("Debian: %d entries, want 22", len(deb))
+	if len(deb) != 24 {
+		t.Errorf("Debian: %d entries, want 24", len(deb))
 	}
 	if got, want := deb[len(deb)-1], (PasswdEntry{"admin", 1000, 1000, "Admin,,,", "/home/admin", "/bin/bash"}); got != want {
 		t.Errorf("Debian admin = %+v, want %+v", got, want)
