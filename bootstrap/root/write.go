@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -111,6 +112,7 @@ func openDir(dir string) (int, error) {
 // fsynced, then renamed over name, and the directory is fsynced: a power
 // cut leaves the old file or the new one, never an empty one.
 func writeAt(dfd int, hostDir, name string, data []byte, mode fs.FileMode, owner Owner) error {
+	removeStaleTemps(dfd, name)
 	tmp, fd, err := createTempAt(dfd, name)
 	if err != nil {
 		return &fs.PathError{Op: "open", Path: filepath.Join(hostDir, tmp), Err: err}
@@ -166,6 +168,42 @@ func sysMode(mode fs.FileMode) uint32 {
 		m |= unix.S_ISVTX
 	}
 	return m
+}
+
+// removeStaleTemps deletes the temp files createTempAt made for name in dfd
+// that are still there: a run killed (SIGKILL, a power cut) between creating
+// one and renaming it leaves it behind, and nothing else would ever remove
+// it. Nothing else makes such names, and the write about to happen replaces
+// what they were going to become. (Two runs writing the same file at the
+// same moment are not supported anyway: the last rename would win.)
+func removeStaleTemps(dfd int, name string) {
+	d, err := unix.Openat(dfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	dir := os.NewFile(uintptr(d), ".")
+	defer dir.Close()
+	names, _ := dir.Readdirnames(-1)
+	for _, n := range names {
+		if isTempFor(n, name) {
+			unix.Unlinkat(dfd, n, 0)
+		}
+	}
+}
+
+// isTempFor reports whether n is a name createTempAt makes for name:
+// ".<name>.hardbake-<digits>".
+func isTempFor(n, name string) bool {
+	rest, ok := strings.CutPrefix(n, "."+name+".hardbake-")
+	if !ok || rest == "" {
+		return false
+	}
+	for _, c := range rest {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // createTempAt creates ".<name>.hardbake-<random>" in dfd (mode 0600).
