@@ -19,7 +19,8 @@ func lockoutGuard(env *Env) error {
 	if v, ok := eff.Get("passwordauthentication"); ok && len(v.Args) > 0 && strings.EqualFold(v.Args[0], "no") {
 		return nil // passwords are already off: nothing new to lose
 	}
-	way, ok, err := BakedKeyLogin(env)
+	k := bakedKeyAuth(env, eff)
+	way, ok, err := FindKeyLogin(env.Root, k)
 	if err != nil {
 		return err
 	}
@@ -27,9 +28,13 @@ func lockoutGuard(env *Env) error {
 		env.logf("  lockout guard: a way in: %s", way)
 		return nil
 	}
-	return fmt.Errorf("%w: turning SSH password login off would leave no way in: no account that may log in "+
-		"(root excluded by permit_root_login: no) has a usable key in its authorized_keys. Add a key for an admin user "+
-		"first (ssh-copy-id), or rerun with --force if you have console access", bootstrap.ErrLockout)
+	who := "no account that may log in"
+	if strings.EqualFold(k.PermitRootLogin, "no") {
+		who += " (root excluded by permit_root_login: no)"
+	}
+	return fmt.Errorf("%w: turning SSH password login off would leave no way in: %s has a usable key in its "+
+		"authorized_keys. Add a key for an admin user first (ssh-copy-id), or rerun with --force if you have console "+
+		"access", bootstrap.ErrLockout, who)
 }
 
 // BakedKeyLogin is FindKeyLogin for the root as the bake leaves it: the
@@ -41,7 +46,13 @@ func BakedKeyLogin(env *Env) (KeyLogin, bool, error) {
 	if err != nil {
 		return KeyLogin{}, false, err
 	}
+	return FindKeyLogin(env.Root, bakedKeyAuth(env, eff))
+}
+
+// bakedKeyAuth is eff's key-login settings with the profile's
+// permit_root_login, which the bake writes.
+func bakedKeyAuth(env *Env, eff *sshdconfig.Effective) KeyAuth {
 	k := KeyAuthOf(eff)
 	k.PermitRootLogin = env.Profile.SSH.PermitRootLogin
-	return FindKeyLogin(env.Root, k)
+	return k
 }
