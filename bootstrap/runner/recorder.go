@@ -2,17 +2,23 @@ package runner
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 )
 
-// Recorder is a Runner for tests and dry runs: it records every command and
-// answers from a table of canned results keyed by command prefix.
+// Recorder is a Runner for tests: it records every command and answers from
+// a table of canned results keyed by command prefix. A command it has no
+// answer for fails with ErrNoAnswer, so a test cannot pass by a command it
+// did not expect "succeeding".
 type Recorder struct {
 	mu        sync.Mutex
 	Commands  []Cmd
 	Responses map[string]Result // key: the start of Cmd.String(); longest match wins
 }
+
+// ErrNoAnswer is a command the Recorder has no canned result for.
+var ErrNoAnswer = fmt.Errorf("recorder: no canned result for this command")
 
 // Run implements Runner.
 func (r *Recorder) Run(_ context.Context, c Cmd) (Result, error) {
@@ -26,6 +32,9 @@ func (r *Recorder) Run(_ context.Context, c Cmd) (Result, error) {
 		if strings.HasPrefix(s, k) && len(k) > best {
 			best, res = len(k), v
 		}
+	}
+	if best < 0 {
+		return Result{ExitCode: 127}, fmt.Errorf("%s: %w", s, ErrNoAnswer)
 	}
 	if res.ExitCode != 0 {
 		return res, &ExitError{Cmd: c, Result: res}

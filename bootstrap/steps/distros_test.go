@@ -207,7 +207,10 @@ func applySSH(t *testing.T, env *Env) {
 func TestFirewalldOpensEffectivePort(t *testing.T) {
 	for _, name := range []string{"fedora41", "centos9", "alma9"} {
 		env, _ := goldenEnv(t, name, "ssh:\n  ports: [2222]\n", map[string]runner.Result{
+			"rpm -q":                            {ExitCode: 1, Stdout: []byte("package x is not installed\n")},
 			"firewall-offline-cmd --query-port": {ExitCode: 1},
+			"dnf ":                              {}, // the fixture's installs succeed
+			"semanage ":                         {},
 		})
 		applySSH(t, env)
 		actions, err := Firewall{}.Plan(context.Background(), env)
@@ -231,7 +234,10 @@ func TestFirewalldOpensEffectivePort(t *testing.T) {
 // that table out (a managed, reversible edit), the result passes nft -c, and
 // a second run changes nothing. A drop table that is not stock is refused.
 func TestArchStockFilterTable(t *testing.T) {
-	env, _ := goldenEnv(t, "arch", "ssh:\n  ports: [2222]\n", nil)
+	// nft -c answers yes here (the fixture has no nft); the real nft judges
+	// hardbake's table in TestNftablesRulesetLoads and whole files on the
+	// Debian roots.
+	env, _ := goldenEnv(t, "arch", "ssh:\n  ports: [2222]\n", map[string]runner.Result{"systemctl enable": {}, "nft -c": {}})
 	applySSH(t, env)
 	actions, err := Firewall{}.Plan(context.Background(), env)
 	if err != nil {
@@ -315,7 +321,7 @@ func mustRead(t *testing.T, path string) string {
 // the older one exists, so whichever the installed dnf5 reads says security.
 func TestDnf5AutomaticOverrides(t *testing.T) {
 	ctx := context.Background()
-	env, _ := goldenEnv(t, "fedora41", "", nil)
+	env, _ := goldenEnv(t, "fedora41", "", map[string]runner.Result{"rpm -q": {ExitCode: 1, Stdout: []byte("package x is not installed\n")}, "dnf ": {}, "systemctl enable": {}})
 	value := func(checks []report.Check, id string) report.Check {
 		t.Helper()
 		for _, c := range checks {
@@ -396,7 +402,7 @@ func TestDnfAutomaticRebootOption(t *testing.T) {
 		{"rocky9", "when-needed", false},
 	} {
 		t.Run(c.root, func(t *testing.T) {
-			env, _ := goldenEnv(t, c.root, "updates:\n  automatic_reboot: true\n", nil)
+			env, _ := goldenEnv(t, c.root, "updates:\n  automatic_reboot: true\n", map[string]runner.Result{"rpm -q": {ExitCode: 1, Stdout: []byte("package x is not installed\n")}, "dnf ": {}, "systemctl enable": {}})
 			actions, err := Updates{}.Plan(ctx, env)
 			if err != nil {
 				t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/hardbake/hardbake/bootstrap/profile"
+	"github.com/hardbake/hardbake/bootstrap/runner"
 )
 
 // Plans must not depend on the test binary: the firstboot step copies a
@@ -17,7 +18,7 @@ func init() {
 }
 
 func TestFirstbootStep(t *testing.T) {
-	env, rec := goldenEnv(t, "debian12", "ssh:\n  host_key_types: [ed25519, rsa]\n", nil)
+	env, rec := goldenEnv(t, "debian12", "ssh:\n  host_key_types: [ed25519, rsa]\n", map[string]runner.Result{"systemctl enable": {}})
 	os.MkdirAll(env.Root.HostPath("/var/lib/hardbake"), 0o755)
 	os.WriteFile(env.Root.HostPath(FirstbootMarker), []byte("{}\n"), 0o644)
 	changes, err := Firstboot{}.Apply(context.Background(), env)
