@@ -1,10 +1,14 @@
 package firstboot
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"path"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hardbake/hardbake/bootstrap/report"
 	"github.com/hardbake/hardbake/bootstrap/root"
@@ -14,7 +18,7 @@ import (
 )
 
 // hostKeyOrder puts ed25519 first whatever the profile's order: it is the
-// fast one (~20 ms against ~1 s for RSA), so sshd could start with it alone.
+// fast one (~20 ms against ~1 s for RSA). No types means ed25519.
 func hostKeyOrder(types []string) []string {
 	out := slices.Clone(types)
 	if len(out) == 0 {
@@ -34,64 +38,192 @@ func hostKeyOrder(types []string) []string {
 	return out
 }
 
-// ensureHostKeys makes each missing host key with the target's own
-// ssh-keygen. A key left half-written by a power cut (empty, or a private
-// key without its .pub that ssh-keygen cannot read) is made again; a private
-// key without its .pub gets the .pub back. Existing keys are never replaced.
+// ensureHostKeys heals the host keys before sshd starts, so that it starts
+// with every key the profile asks for (steps.HostKeysToHeal judges them):
+//   - a missing key is made with the target's own ssh-keygen;
+//   - a broken one (empty, a directory, bytes that are no key, a key with a
+//     passphrase or of another type than its name) is moved aside to
+//     <name>.broken-<time> and made again (its .pub, if any, is removed). Aside rather than
+//     removed: what cannot be read as a key may still be something an admin
+//     wants back (a key in a format this ssh-keygen does not know, a
+//     directory someone made there), and a rename is atomic, so a power cut
+//     leaves the old file or nothing, which the next boot makes;
+//   - a private key that reads but whose .pub is missing or another key's
+//     gets its .pub written from it: the private key is the host's identity
+//     (clients may know it already) and all sshd reads;
+//   - a key group or others may read, which sshd ignores, gets its mode back.
+//
+// Where the image has the ssh_keys group (RHEL family) the private keys are
+// root:ssh_keys 0640, as the distribution's sshd-keygen makes them and its
+// sshd accepts; elsewhere ssh-keygen's 0600. Public halves are 0644.
 func ensureHostKeys(ctx context.Context, env *steps.Env, types []string, hostname string) ([]report.Change, error) {
 	if hostname == "" {
 		data, _ := env.Root.ReadFile("/etc/hostname")
 		hostname = strings.TrimSpace(string(data))
 	}
+	order := hostKeyOrder(types)
+	keys := steps.HostKeysToHeal(env.Root, order)
+	rank := func(k steps.HostKey) int {
+		if i := slices.Index(order, k.Type); i >= 0 {
+			return i
+		}
+		return len(order)
+	}
+	slices.SortStableFunc(keys, func(a, b steps.HostKey) int { return rank(a) - rank(b) })
+	gid := steps.SSHKeysGID(env.Root)
+	stamp := time.Now().UTC().Format("20060102T150405Z")
 	var changes []report.Change
-	for _, typ := range hostKeyOrder(types) {
-		key := fmt.Sprintf("/etc/ssh/ssh_host_%s_key", typ)
-		pub := key + ".pub"
-		priv, privOK := nonEmpty(env.Root, key)
-		if _, pubOK := nonEmpty(env.Root, pub); privOK && pubOK {
-			continue
-		}
-		if privOK {
-			res, err := env.Run.Run(ctx, runner.Cmd{Name: "ssh-keygen", Args: []string{"-y", "-f", key}})
-			if err == nil {
-				if err := env.Root.WriteFile(pub, res.Stdout, 0o644, root.RootOwner); err != nil {
-					return changes, err
+	for _, k := range keys {
+		if k.State == steps.KeyBroken && k.Pub == nil && regularFile(env.Root, k.Path) {
+			// x/crypto/ssh could not read it; before a host loses its
+			// identity, the target's own ssh-keygen gets a say.
+			if pub, ok := readsWithSSHKeygen(ctx, env, k); ok {
+				if pubMatches(env.Root, k.Path, pub) {
+					continue
 				}
-				changes = append(changes, report.Change{Kind: "write", Path: pub, Summary: typ + " host key's public half restored: " + fingerprint(res.Stdout)})
-				continue
-			}
-			logf(env, "  %s is unreadable (%d bytes); making a new one", key, len(priv))
-		}
-		for _, p := range []string{key, pub} {
-			if err := env.Root.Remove(p); err != nil {
-				return changes, err
+				k.State, k.Pub = steps.KeyNoPub, pub
 			}
 		}
-		if err := env.Root.MkdirAll("/etc/ssh", 0o755, root.RootOwner); err != nil {
-			return changes, err
+		c, err := healHostKey(ctx, env, k, hostname, stamp, gid >= 0)
+		if err == nil && k.State == steps.KeyTooOpen {
+			// Its mode was all sshd minded; its .pub may be wrong too.
+			if k = steps.InspectHostKey(env.Root, k.Path, gid); k.State == steps.KeyNoPub {
+				var more []report.Change
+				more, err = healHostKey(ctx, env, k, hostname, stamp, gid >= 0)
+				c = append(c, more...)
+			}
 		}
-		c := runner.Cmd{Name: "ssh-keygen", Args: []string{"-q", "-N", "", "-t", typ, "-C", "root@" + hostname, "-f", key}}
-		if typ == "rsa" {
-			// ssh-keygen's default since OpenSSH 8.0, said explicitly:
-			// audit's ssh.host_keys refuses less.
-			c.Args = append(c.Args, "-b", "3072")
+		changes = append(changes, c...)
+		if err != nil {
+			return changes, fmt.Errorf("host key %s: %w", k.Path, err)
 		}
-		if _, err := env.Run.Run(ctx, c); err != nil {
-			return changes, fmt.Errorf("host key %s: %w", typ, err)
-		}
-		data, _ := env.Root.ReadFile(pub)
-		changes = append(changes, report.Change{Kind: "run", Path: key, Command: c.String(), Summary: typ + " host key " + fingerprint(data)})
 	}
 	return changes, nil
 }
 
-func nonEmpty(r *root.Root, p string) ([]byte, bool) {
-	fi, err := r.Lstat(p)
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
+func regularFile(r *root.Root, p string) bool {
+	fi, err := r.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// pubMatches reports whether key's .pub holds pub.
+func pubMatches(r *root.Root, key string, pub ssh.PublicKey) bool {
+	line, err := r.ReadFile(key + ".pub")
+	if err != nil {
+		return false
+	}
+	have, _, _, _, err := ssh.ParseAuthorizedKey(line)
+	return err == nil && bytes.Equal(have.Marshal(), pub.Marshal())
+}
+
+// healHostKey does what ensureHostKeys says for one key.
+func healHostKey(ctx context.Context, env *steps.Env, k steps.HostKey, hostname, stamp string, sshKeys bool) ([]report.Change, error) {
+	pub := k.Path + ".pub"
+	switch k.State {
+	case steps.KeyNoPub:
+		var changes []report.Change
+		if env.Root.Exists(pub) {
+			c, err := moveAside(env, pub, stamp, "not "+path.Base(k.Path)+"'s public half")
+			if err != nil {
+				return nil, err
+			}
+			changes = append(changes, c)
+		}
+		line := strings.TrimSuffix(string(ssh.MarshalAuthorizedKey(k.Pub)), "\n") + " root@" + hostname + "\n"
+		if err := env.Root.WriteFile(pub, []byte(line), 0o644, root.RootOwner); err != nil {
+			return changes, err
+		}
+		return append(changes, report.Change{Kind: "write", Path: pub,
+			Summary: k.Type + " host key's public half written from the private key: " + ssh.FingerprintSHA256(k.Pub)}), nil
+	case steps.KeyTooOpen:
+		cmds, err := keyPermissions(ctx, env, k.Path, sshKeys)
+		return changesOf(cmds, k.Path, k.Type+" host key: "+k.Why+", now only root may read it"), err
+	}
+	var changes []report.Change
+	if k.State == steps.KeyBroken {
+		logf(env, "  %s: %s; moving it aside and making a new one", k.Path, k.Why)
+		c, err := moveAside(env, k.Path, stamp, k.Why)
+		if err != nil {
+			return nil, err
+		}
+		changes = append(changes, c)
+	}
+	// A .pub whose private key is missing or broken identifies no key
+	// sshd has; the new key's replaces it.
+	if err := env.Root.Remove(pub); err != nil {
+		return changes, err
+	}
+	if err := env.Root.MkdirAll(path.Dir(k.Path), 0o755, root.RootOwner); err != nil {
+		return changes, err
+	}
+	gen := runner.Cmd{Name: "ssh-keygen", Args: []string{"-q", "-N", "", "-t", k.Type, "-C", "root@" + hostname, "-f", k.Path}}
+	if k.Type == "rsa" {
+		// ssh-keygen's default since OpenSSH 8.0, said explicitly: audit's
+		// ssh.host_keys refuses less.
+		gen.Args = append(gen.Args, "-b", "3072")
+	}
+	if _, err := env.Run.Run(ctx, gen); err != nil {
+		return changes, err
+	}
+	data, _ := env.Root.ReadFile(pub)
+	changes = append(changes, report.Change{Kind: "run", Path: k.Path, Command: gen.String(), Summary: k.Type + " host key " + fingerprint(data)})
+	if sshKeys {
+		cmds, err := keyPermissions(ctx, env, k.Path, true)
+		changes = append(changes, changesOf(cmds, k.Path, "host key readable by group ssh_keys, as the distribution makes it")...)
+		return changes, err
+	}
+	return changes, nil
+}
+
+// readsWithSSHKeygen asks the target's ssh-keygen for the public half of a
+// key x/crypto/ssh could not read; ok only when it is a key of k's type.
+func readsWithSSHKeygen(ctx context.Context, env *steps.Env, k steps.HostKey) (ssh.PublicKey, bool) {
+	// -P "": host keys have no passphrase, and ssh-keygen must not prompt.
+	res, err := env.Run.Run(ctx, runner.Cmd{Name: "ssh-keygen", Args: []string{"-y", "-P", "", "-f", k.Path}})
+	if err != nil {
 		return nil, false
 	}
-	data, err := r.ReadFile(p)
-	return data, err == nil && len(data) > 0
+	pub, _, _, _, err := ssh.ParseAuthorizedKey(res.Stdout)
+	if err != nil || !strings.Contains(pub.Type(), k.Type) {
+		return nil, false
+	}
+	return pub, true
+}
+
+// keyPermissions gives a private host key the mode sshd wants, with the
+// target's chmod (and chgrp where the image has the ssh_keys group).
+func keyPermissions(ctx context.Context, env *steps.Env, key string, sshKeys bool) ([]runner.Cmd, error) {
+	cmds := []runner.Cmd{{Name: "chmod", Args: []string{"0600", key}}}
+	if sshKeys {
+		cmds = []runner.Cmd{{Name: "chgrp", Args: []string{"ssh_keys", key}}, {Name: "chmod", Args: []string{"0640", key}}}
+	}
+	for i, c := range cmds {
+		if _, err := env.Run.Run(ctx, c); err != nil {
+			return cmds[:i], err
+		}
+	}
+	return cmds, nil
+}
+
+func changesOf(cmds []runner.Cmd, p, summary string) []report.Change {
+	var out []report.Change
+	for _, c := range cmds {
+		out = append(out, report.Change{Kind: "run", Path: p, Command: c.String(), Summary: summary})
+	}
+	return out
+}
+
+// moveAside renames p to p.broken-<stamp> (a number added when that is
+// taken, as by a second heal in the same second).
+func moveAside(env *steps.Env, p, stamp, why string) (report.Change, error) {
+	dst := p + ".broken-" + stamp
+	for i := 2; env.Root.Exists(dst); i++ {
+		dst = p + ".broken-" + stamp + "-" + strconv.Itoa(i)
+	}
+	if err := env.Root.Rename(p, dst); err != nil {
+		return report.Change{}, err
+	}
+	return report.Change{Kind: "move", Path: p, Summary: why + ": moved aside to " + dst}, nil
 }
 
 func fingerprint(pubLine []byte) string {

@@ -2,10 +2,15 @@ package steps
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/pem"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,27 +34,19 @@ func hasSSHD(env *Env) bool {
 }
 
 // sshdTest runs the target's sshd in test mode ("-t" or "-T"). sshd refuses
-// to test without a host key and without its privilege-separation directory,
-// both of which a freshly debootstrapped or sealed image lacks; a temporary
-// ed25519 key and /run/sshd are provided for the run and removed afterwards.
-// extra arguments (e.g. "-o", "KexAlgorithms=...") come last.
+// to test without a host key it can load and without its privilege-separation
+// directory, which a freshly debootstrapped or sealed image lacks: sshd gets
+// the host keys it will have at first boot (testHostKeys) and /run/sshd for
+// the run, both removed afterwards. extra arguments (e.g. "-o",
+// "KexAlgorithms=...") come last.
 func sshdTest(ctx context.Context, env *Env, mode string, extra ...string) ([]byte, error) {
 	args := []string{mode, "-f", SSHDConfig}
-	if keys, _ := env.Root.Glob("/etc/ssh/ssh_host_*_key"); len(keys) == 0 {
-		dir := fmt.Sprintf("/run/hardbake-sshd-test-%d", time.Now().UnixNano())
-		if err := env.Root.MkdirAll(dir, 0o700, root.RootOwner); err != nil {
-			return nil, err
-		}
-		defer env.Root.RemoveAll(dir)
-		key, err := tempHostKey()
-		if err != nil {
-			return nil, err
-		}
-		if err := env.Root.WriteFile(dir+"/ssh_host_ed25519_key", key, 0o600, root.RootOwner); err != nil {
-			return nil, err
-		}
-		args = append(args, "-h", dir+"/ssh_host_ed25519_key")
+	keys, cleanup, err := testHostKeys(env)
+	if err != nil {
+		return nil, err
 	}
+	defer cleanup()
+	args = append(args, keys...)
 	if !env.Root.Exists("/run/sshd") {
 		if err := env.Root.MkdirAll("/run/sshd", 0o755, root.RootOwner); err != nil {
 			return nil, err
@@ -61,12 +58,94 @@ func sshdTest(ctx context.Context, env *Env, mode string, extra ...string) ([]by
 	return res.Stdout, err
 }
 
-func tempHostKey() ([]byte, error) {
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
+// testHostKeys returns the -h arguments that give a test run of sshd the
+// host keys it will have at first boot, so that a key the image lacks or
+// holds broken never fails the validation of a configuration: for each key
+// sshd loads that first boot makes or repairs (firstBootHeals), a temporary
+// key of its type, in a private directory under /run that cleanup removes.
+// -h adds to the HostKey lines, but replaces sshd's defaults where the
+// configuration has none, so then the image's usable default keys are
+// passed too. Where sshd would have no key at all (it loads only keys first
+// boot cannot make, or this is a live system without keys), one temporary
+// key of the profile's first type lets sshd judge the configuration.
+//
+// On a live system no first boot follows: sshd reloads with the keys on
+// disk, so only that last case gets a temporary key, and a configuration
+// naming only missing keys fails its validation, as it would fail the reload.
+func testHostKeys(env *Env) (args []string, cleanup func(), err error) {
+	cleanup = func() {}
+	var types []string
+	if env.Profile != nil {
+		types = env.Profile.SSH.HostKeyTypes
+	}
+	eff, _ := sshdconfig.Load(env.Root, SSHDConfig)
+	_, configured := hostKeyFiles(eff)
+	keys, loaded := firstBootKeys(env.Root, eff, types)
+	var usable, temp []string // paths; key types
+	for i, k := range keys {
+		switch {
+		case !loaded[i]:
+		case k.State.Usable():
+			usable = append(usable, k.Path)
+		case !env.Live() && firstBootHeals(k, types) && !slices.Contains(temp, k.Type):
+			temp = append(temp, k.Type)
+		}
+	}
+	if len(usable)+len(temp) == 0 {
+		t := "ed25519"
+		if len(types) > 0 {
+			t = types[0]
+		}
+		temp = []string{t}
+	}
+	if len(temp) == 0 {
+		return nil, cleanup, nil
+	}
+	dir := fmt.Sprintf("/run/hardbake-sshd-test-%d", time.Now().UnixNano())
+	if err := env.Root.MkdirAll(dir, 0o700, root.RootOwner); err != nil {
+		return nil, cleanup, err
+	}
+	cleanup = func() { env.Root.RemoveAll(dir) }
+	if !configured {
+		for _, p := range usable {
+			args = append(args, "-h", p)
+		}
+	}
+	for _, t := range temp {
+		key, err := tempHostKey(t)
+		if err == nil {
+			err = env.Root.WriteFile(dir+"/ssh_host_"+t+"_key", key, 0o600, root.RootOwner)
+		}
+		if err != nil {
+			cleanup()
+			return nil, func() {}, err
+		}
+		args = append(args, "-h", dir+"/ssh_host_"+t+"_key")
+	}
+	return args, cleanup, nil
+}
+
+// tempHostKey makes a throwaway host key of type t (ed25519, ecdsa or rsa)
+// in OpenSSH's format. It only lets sshd -t/-T start and is removed right
+// after, so RSA is 2048 bits (~0.25 s here, against ~0.4 s for the 3072
+// first boot makes) and ECDSA is P-256 (ssh-keygen's default).
+func tempHostKey(t string) ([]byte, error) {
+	var key crypto.Signer
+	var err error
+	switch t {
+	case "ed25519":
+		_, key, err = ed25519.GenerateKey(rand.Reader)
+	case "ecdsa":
+		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case "rsa":
+		key, err = rsa.GenerateKey(rand.Reader, 2048)
+	default:
+		return nil, fmt.Errorf("no temporary host key of type %q", t)
+	}
 	if err != nil {
 		return nil, err
 	}
-	block, err := ssh.MarshalPrivateKey(priv, "hardbake temporary key for sshd -t")
+	block, err := ssh.MarshalPrivateKey(key, "hardbake temporary key for sshd -t")
 	if err != nil {
 		return nil, err
 	}
@@ -85,25 +164,6 @@ func parseSSHDT(out []byte) map[string][]string {
 		m[k] = append(m[k], v)
 	}
 	return m
-}
-
-// effectiveSSHD returns the sshd settings as sshd itself reports them
-// (`sshd -T`) where the target's sshd can run, and otherwise as computed from
-// the files by the offline evaluator (audit of a disk image). The second
-// result names which one was used.
-func effectiveSSHD(ctx context.Context, env *Env) (map[string][]string, string, error) {
-	if hasSSHD(env) {
-		out, err := sshdTest(ctx, env, "-T")
-		if err != nil {
-			return nil, "", err
-		}
-		return parseSSHDT(out), "sshd -T", nil
-	}
-	eff, err := sshdconfig.Load(env.Root, SSHDConfig)
-	if err != nil {
-		return nil, "", err
-	}
-	return offlineSSHD(eff), "computed from the files", nil
 }
 
 // sshdDefaults are OpenSSH's compiled-in defaults for the keywords hardbake
