@@ -207,10 +207,16 @@ func writeMarker(env *steps.Env, found *host.Found, version string) (report.Step
 }
 
 // runStep runs one step under a "name:" progress header and reports it.
+// Steps that go through steps.Execute print their changes as they make
+// them; the account, key and host-key steps do not, so theirs are printed
+// here.
 func runStep(env *steps.Env, name string, fn func() ([]report.Change, error)) (*report.Step, error) {
 	logf(env, "%s:", name)
 	changes, err := fn()
 	st := &report.Step{Name: name, Changes: changes}
+	if name != "user" && name != "authorized_keys" && name != "host_keys" {
+		changes = nil
+	}
 	for _, c := range changes {
 		what := c.Path
 		if c.Command != "" {
