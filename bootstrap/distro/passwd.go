@@ -41,20 +41,15 @@ type GroupEntry struct {
 //   - only the first entry of a name counts.
 func ParsePasswd(text string) []PasswdEntry {
 	var out []PasswdEntry
-	seen := map[string]bool{}
-	for _, line := range strings.Split(text, "\n") {
-		f := entryFields(line, 4, 7)
-		if f == nil || seen[f[0]] {
-			continue
-		}
+	firstEntries(text, 4, 7, func(f []string) bool {
 		uid, uidOK := parseID(f[2])
 		gid, gidOK := parseID(f[3])
 		if !uidOK || !gidOK {
-			continue
+			return false
 		}
-		seen[f[0]] = true
 		out = append(out, PasswdEntry{Name: f[0], UID: uid, GID: gid, Gecos: f[4], Home: f[5], Shell: f[6]})
-	}
+		return true
+	})
 	return out
 }
 
@@ -63,17 +58,11 @@ func ParsePasswd(text string) []PasswdEntry {
 // ',', with blanks before a name skipped and empty ones dropped.
 func ParseGroup(text string) []GroupEntry {
 	var out []GroupEntry
-	seen := map[string]bool{}
-	for _, line := range strings.Split(text, "\n") {
-		f := entryFields(line, 3, 4)
-		if f == nil || seen[f[0]] {
-			continue
-		}
+	firstEntries(text, 3, 4, func(f []string) bool {
 		gid, ok := parseID(f[2])
 		if !ok {
-			continue
+			return false
 		}
-		seen[f[0]] = true
 		g := GroupEntry{Name: f[0], GID: gid}
 		for _, m := range strings.Split(f[3], ",") {
 			if m = strings.TrimLeft(m, blanks); m != "" {
@@ -81,7 +70,8 @@ func ParseGroup(text string) []GroupEntry {
 			}
 		}
 		out = append(out, g)
-	}
+		return true
+	})
 	return out
 }
 
@@ -120,6 +110,21 @@ func (e PasswdEntry) LoginShell() bool {
 
 // blanks are what isspace(3) matches, which glibc skips.
 const blanks = " \t\n\v\f\r"
+
+// firstEntries calls add with the fields of each line of text that is an
+// entry (entryFields with min and n), in file order, except where an
+// earlier entry has the same name: getpwnam(3) and getgrnam(3) stop at the
+// first. add reports whether its line is an entry after all (its numbers
+// parse); one that is not leaves the name to a later line, as glibc goes on
+// looking past it.
+func firstEntries(text string, min, n int, add func(f []string) bool) {
+	taken := map[string]bool{}
+	for _, line := range strings.Split(text, "\n") {
+		if f := entryFields(line, min, n); f != nil && !taken[f[0]] && add(f) {
+			taken[f[0]] = true
+		}
+	}
+}
 
 // entryFields splits a passwd/group line into n fields, the last one
 // holding the rest of the line and missing ones empty; nil for lines that
