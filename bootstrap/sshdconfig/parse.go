@@ -14,36 +14,26 @@ type Line struct {
 }
 
 // Parse splits one file into lines. Errors are *ParseError naming the line.
+// Lines are counted as a text editor counts them: a final newline does not
+// start another line, so "a\n" is one line.
 //
 // Match context here is per file, as in sshd: everything after a Match line
 // belongs to it until the next Match or the end of this file. Include is not
 // followed; Load does that.
 func Parse(text string) ([]Line, error) {
-	raws := splitRaw(text)
-	lines := make([]Line, 0, len(raws))
+	lines := make([]Line, 0, strings.Count(text, "\n")+1)
 	match := 0
-	for i, raw := range raws {
+	for raw := range strings.Lines(text) {
+		num := len(lines) + 1
+		raw = strings.TrimSuffix(raw, "\n")
 		kw, args, err := splitLine(raw)
 		if err != nil {
-			return nil, &ParseError{Line: i + 1, Err: err}
+			return nil, &ParseError{Line: num, Err: err}
 		}
 		if kw == "match" {
 			match++
 		}
-		lines = append(lines, Line{Num: i + 1, Raw: raw, Keyword: kw, Args: args, Match: match})
+		lines = append(lines, Line{Num: num, Raw: raw, Keyword: kw, Args: args, Match: match})
 	}
 	return lines, nil
-}
-
-// splitRaw splits text into lines without their "\n". A final newline does not
-// start another line, so "a\n" is one line, like a text editor counts.
-func splitRaw(text string) []string {
-	if text == "" {
-		return nil
-	}
-	raws := strings.Split(text, "\n")
-	if raws[len(raws)-1] == "" {
-		raws = raws[:len(raws)-1]
-	}
-	return raws
 }

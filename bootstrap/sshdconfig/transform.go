@@ -1,6 +1,9 @@
 package sshdconfig
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // The managed block markers. Everything hardbake adds to a file it does not
 // own sits between them, so a re-run replaces its own lines instead of
@@ -111,16 +114,10 @@ func firstDirective(lines []string) int {
 	return len(lines)
 }
 
-// splitKeepEOL splits text into lines that keep their "\n".
+// splitKeepEOL splits text into lines that keep their "\n"; like Parse, it
+// starts no line after a final newline.
 func splitKeepEOL(text string) []string {
-	if text == "" {
-		return nil
-	}
-	parts := strings.SplitAfter(text, "\n")
-	if parts[len(parts)-1] == "" {
-		parts = parts[:len(parts)-1]
-	}
-	return parts
+	return slices.Collect(strings.Lines(text))
 }
 
 // lineEnding is the file's line ending, judged by its first line once our
