@@ -464,28 +464,38 @@ func sshdConfigFiles(dir string) string {
 func sshdSafe(original string) func(t *testing.T, dir string) {
 	return func(t *testing.T, dir string) {
 		t.Helper()
-		probe(t, dir, func(p string) {
-			if out, err := exec.Command("chroot", p, "/usr/sbin/sshd", "-t", "-h", "/run/crash-probe-key").CombinedOutput(); err != nil {
-				t.Errorf("sshd -t fails after the kill: %v\n%s", err, out)
-				return
-			}
-			if sshdConfigFiles(dir) == original {
-				return
-			}
-			for _, user := range []string{"", "backup"} {
-				m, err := sshdSettings(p, user)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				for _, k := range []string{"permitrootlogin", "passwordauthentication", "kbdinteractiveauthentication"} {
-					if m[k] != "no" {
-						t.Errorf("after the kill sshd's configuration is neither the original nor hardened: %s %s (user %q):\n%s", k, m[k], user, sshdConfigFiles(dir))
-					}
-				}
-			}
-		})
+		for _, p := range sshdProblems(t, dir, original) {
+			t.Error("after the kill " + p)
+		}
 	}
+}
+
+// sshdProblems says what is unsafe about dir's sshd configuration.
+func sshdProblems(t *testing.T, dir, original string) []string {
+	t.Helper()
+	var problems []string
+	probe(t, dir, func(p string) {
+		if out, err := exec.Command("chroot", p, "/usr/sbin/sshd", "-t", "-h", "/run/crash-probe-key").CombinedOutput(); err != nil {
+			problems = append(problems, fmt.Sprintf("sshd -t fails: %v\n%s", err, out))
+			return
+		}
+		if sshdConfigFiles(dir) == original {
+			return
+		}
+		for _, user := range []string{"", "backup"} {
+			m, err := sshdSettings(p, user)
+			if err != nil {
+				problems = append(problems, err.Error())
+				return
+			}
+			for _, k := range []string{"permitrootlogin", "passwordauthentication", "kbdinteractiveauthentication"} {
+				if m[k] != "no" {
+					problems = append(problems, fmt.Sprintf("sshd's configuration is neither the original nor hardened: %s %s (user %q):\n%s", k, m[k], user, sshdConfigFiles(dir)))
+				}
+			}
+		}
+	})
+	return problems
 }
 
 func nothingMore(*testing.T, string, tracedRun, tracedRun) {}
@@ -499,7 +509,23 @@ func TestCrash(t *testing.T) {
 	requireRoot(t)
 	pristine := testroot.Debian(t, "bookworm")
 	hostile(t, pristine)
-	safe := sshdSafe(sshdConfigFiles(pristine))
+	original := sshdConfigFiles(pristine)
+	safe := sshdSafe(original)
+
+	// The judge can fail: a drop-in that turns passwords off, written
+	// without the main file's change, leaves root login on (hostile()'s
+	// line comes before the Include), and the Match user's passwords.
+	t.Run("sshd_judge_sees_a_mix", func(t *testing.T) {
+		dir, _ := overlay(t, pristine)
+		writeFile(t, filepath.Join(dir, "etc/ssh/sshd_config.d/00-hardbake.conf"), "PermitRootLogin no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n")
+		problems := strings.Join(sshdProblems(t, dir, original), "\n")
+		if !strings.Contains(problems, "permitrootlogin yes (user \"\")") || !strings.Contains(problems, "passwordauthentication yes (user \"backup\")") {
+			t.Errorf("the judge missed the mix:\n%s", problems)
+		}
+		if p := sshdProblems(t, pristine, original); len(p) > 0 {
+			t.Errorf("the judge refuses the original configuration: %q", p)
+		}
+	})
 
 	t.Run("bake_ssh_firstboot_seal", crashCase{
 		args:  []string{"bake", "--seal", "--skip", "updates,services,fail2ban,firewall"},
