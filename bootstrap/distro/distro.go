@@ -33,16 +33,22 @@ const (
 	OpenRC  ServiceManager = "openrc"
 )
 
+// Automatic-update mechanisms (Info.AutoUpdates).
+const (
+	UnattendedUpgrades = "unattended-upgrades" // apt's, driven by apt-daily timers
+	DNFAutomatic       = "dnf-automatic"       // dnf's (dnf5's plugin on Fedora >= 41)
+)
+
 // Info is what hardbake knows about the target system.
 type Info struct {
 	OSRelease
 	Family         Family         `json:"family"`
-	PackageManager string         `json:"package_manager"` // apt, dnf, pacman
+	PackageManager string         `json:"package_manager"` // apt, dnf, pacman: a key of the package-manager table (Packages)
 	AdminGroup     string         `json:"admin_group"`     // sudo or wheel
 	SSHService     string         `json:"ssh_service"`     // ssh or sshd
 	SSHSocket      string         `json:"ssh_socket,omitempty"`
 	SSHPackage     string         `json:"ssh_package"`
-	AutoUpdates    string         `json:"auto_updates"` // unattended-upgrades, dnf-automatic, or "" (none exists)
+	AutoUpdates    string         `json:"auto_updates"` // UnattendedUpgrades, DNFAutomatic, or "" (none exists)
 	Firewall       string         `json:"firewall"`     // default backend: nftables or firewalld
 	ServiceManager ServiceManager `json:"service_manager"`
 }
@@ -61,10 +67,10 @@ type facts struct {
 }
 
 var table = map[Family]facts{
-	Debian: {"apt", "sudo", "ssh", "openssh-server", "unattended-upgrades", "nftables"},
-	Ubuntu: {"apt", "sudo", "ssh", "openssh-server", "unattended-upgrades", "nftables"},
-	Fedora: {"dnf", "wheel", "sshd", "openssh-server", "dnf-automatic", "firewalld"},
-	RHEL:   {"dnf", "wheel", "sshd", "openssh-server", "dnf-automatic", "firewalld"},
+	Debian: {"apt", "sudo", "ssh", "openssh-server", UnattendedUpgrades, "nftables"},
+	Ubuntu: {"apt", "sudo", "ssh", "openssh-server", UnattendedUpgrades, "nftables"},
+	Fedora: {"dnf", "wheel", "sshd", "openssh-server", DNFAutomatic, "firewalld"},
+	RHEL:   {"dnf", "wheel", "sshd", "openssh-server", DNFAutomatic, "firewalld"},
 	Arch:   {"pacman", "wheel", "sshd", "openssh", "", "nftables"},
 }
 

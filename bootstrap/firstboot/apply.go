@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 
+	"github.com/hardbake/hardbake/bootstrap/distro"
 	"github.com/hardbake/hardbake/bootstrap/host"
 	"github.com/hardbake/hardbake/bootstrap/report"
 	"github.com/hardbake/hardbake/bootstrap/runner"
@@ -52,7 +53,7 @@ func bakedPlan(ctx context.Context, env *steps.Env, s steps.Step) ([]steps.Actio
 		return nil, false
 	}
 	for _, a := range actions {
-		if a.Kind == "run" && slices.Contains([]string{"apt-get", "dnf", "pacman"}, a.Cmd.Name) {
+		if a.Kind == "run" && distro.IsPackageManager(a.Cmd.Name) {
 			return nil, false
 		}
 	}

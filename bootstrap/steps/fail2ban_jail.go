@@ -2,6 +2,7 @@ package steps
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hardbake/hardbake/bootstrap/distro"
@@ -87,8 +88,10 @@ func authLog(d distro.Info) string {
 // logBackend is how fail2ban follows the auth log without a journal:
 // inotify where the step installs its Python binding, polling elsewhere.
 func logBackend(d distro.Info) string {
-	if d.PackageManager == "apt" {
-		return "pyinotify"
+	for _, phase := range fail2banPackages(d, "") {
+		if slices.Contains(phase, "python3-pyinotify") {
+			return "pyinotify"
+		}
 	}
 	return "polling"
 }

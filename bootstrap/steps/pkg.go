@@ -1,167 +1,87 @@
 package steps
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
+	"github.com/hardbake/hardbake/bootstrap/distro"
 	"github.com/hardbake/hardbake/bootstrap/runner"
 )
 
-// packageManager is every package command hardbake runs, per manager, so
-// steps say "install fail2ban" and never spell apt-get or dnf themselves.
+// packageManager is the target's package manager (distro's table) with
+// this run's lock timeout: the commands steps run, so they say "install
+// fail2ban" and never spell apt-get or dnf themselves.
 type packageManager struct {
-	name string
-	lock int // seconds to wait for another instance (apt's DPkg::Lock::Timeout)
+	distro.PackageManager
+	lock int // seconds to wait for another instance (updates.lock_timeout)
 }
 
 func pkgManager(env *Env) packageManager {
-	return packageManager{name: env.Distro.PackageManager, lock: env.Profile.Updates.LockTimeout}
+	return packageManager{env.Distro.Packages(), env.Profile.Updates.LockTimeout}
 }
 
 func cmd(name string, args ...string) runner.Cmd { return runner.Cmd{Name: name, Args: args} }
 
-// aptGet adds the options every apt-get run needs: wait for the dpkg lock
-// instead of failing with "Could not get lock" while apt-daily runs at a
-// build VM's boot, and keep the admin's version of changed config files.
-func (m packageManager) aptGet(args ...string) runner.Cmd {
-	pre := []string{"-q", "-o", "DPkg::Lock::Timeout=" + strconv.Itoa(m.lock),
-		"-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold"}
-	return cmd("apt-get", append(pre, args...)...)
-}
-
-// Refresh updates the package lists.
-func (m packageManager) Refresh() runner.Cmd {
-	switch m.name {
-	case "apt":
-		return m.aptGet("update")
-	case "dnf":
-		return cmd("dnf", "-q", "makecache", "--refresh")
-	default:
-		return cmd("pacman", "-Sy", "--noconfirm")
+// command is the runner command of op (an operation of the table) on pkgs.
+// A distribution outside the table (Detect never returns one) has no
+// operations: its empty command fails when run.
+func (m packageManager) command(op []string, pkgs ...string) runner.Cmd {
+	if len(op) == 0 {
+		return runner.Cmd{}
 	}
+	argv := distro.Command(op, m.lock, pkgs...)
+	return cmd(argv[0], argv[1:]...)
 }
 
-// Pending asks which upgrades are pending (after Refresh).
-func (m packageManager) Pending() runner.Cmd {
-	switch m.name {
-	case "apt":
-		return m.aptGet("-s", "dist-upgrade")
-	case "dnf":
-		return cmd("dnf", "-q", "check-update")
-	default:
-		return cmd("pacman", "-Qu")
-	}
+// RefreshCmd updates the package lists.
+func (m packageManager) RefreshCmd() runner.Cmd { return m.command(m.Refresh) }
+
+// PendingCmd asks which upgrades are pending (after RefreshCmd).
+func (m packageManager) PendingCmd() runner.Cmd { return m.command(m.Pending) }
+
+// UpgradeCmd applies every pending upgrade.
+func (m packageManager) UpgradeCmd() runner.Cmd { return m.command(m.Upgrade) }
+
+// InstallCmd installs pkgs.
+func (m packageManager) InstallCmd(pkgs ...string) runner.Cmd { return m.command(m.Install, pkgs...) }
+
+// RemoveTestCmd asks what removing pkgs would remove.
+func (m packageManager) RemoveTestCmd(pkgs ...string) runner.Cmd {
+	return m.command(m.RemoveTest, pkgs...)
 }
 
-// pendingUpgrades reads Pending's result: apt's "Inst pkg" lines, dnf's
-// exit code 100 with a package list, pacman's "pkg old -> new" lines.
+// RemoveCmd removes pkgs and their configuration, nothing else.
+func (m packageManager) RemoveCmd(pkgs ...string) runner.Cmd { return m.command(m.Remove, pkgs...) }
+
+// pendingUpgrades reads PendingCmd's result. Some managers answer with an
+// exit code: dnf's 100 means "upgrades pending", pacman's 1 with no output
+// "none".
 func (m packageManager) pendingUpgrades(res runner.Result, err error) ([]string, error) {
 	var ee *runner.ExitError
 	switch {
 	case err == nil:
-	case errors.As(err, &ee) && m.name == "dnf" && ee.Result.ExitCode == 100:
+	case errors.As(err, &ee) && m.PendingExit != 0 && ee.Result.ExitCode == m.PendingExit:
 		res = ee.Result
-	case errors.As(err, &ee) && m.name == "pacman" && ee.Result.ExitCode == 1 && len(ee.Result.Stdout) == 0:
-		return nil, nil // pacman -Qu: nothing to upgrade
+	case errors.As(err, &ee) && m.NonePendingExit != 0 && ee.Result.ExitCode == m.NonePendingExit && len(ee.Result.Stdout) == 0:
+		return nil, nil
 	default:
 		return nil, err
 	}
-	var out []string
-	sc := bufio.NewScanner(strings.NewReader(string(res.Stdout)))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		switch {
-		case m.name == "apt" && len(f) > 1 && f[0] == "Inst":
-			out = append(out, f[1])
-		case m.name == "dnf" && len(f) == 3 && !strings.HasSuffix(f[0], ":"):
-			out = append(out, f[0])
-		case m.name == "pacman" && len(f) >= 4 && f[2] == "->":
-			out = append(out, f[0])
-		}
-	}
-	return out, nil
-}
-
-// Upgrade applies every pending upgrade non-interactively.
-func (m packageManager) Upgrade() runner.Cmd {
-	switch m.name {
-	case "apt":
-		return m.aptGet("-y", "dist-upgrade")
-	case "dnf":
-		return cmd("dnf", "-y", "upgrade")
-	default:
-		return cmd("pacman", "-Su", "--noconfirm")
-	}
-}
-
-// Install installs packages without recommends (apt) or reinstalls (pacman).
-func (m packageManager) Install(pkgs ...string) runner.Cmd {
-	switch m.name {
-	case "apt":
-		return m.aptGet(append([]string{"-y", "--no-install-recommends", "install"}, pkgs...)...)
-	case "dnf":
-		return cmd("dnf", append([]string{"-y", "install"}, pkgs...)...)
-	default:
-		return cmd("pacman", append([]string{"-S", "--needed", "--noconfirm"}, pkgs...)...)
-	}
-}
-
-// RemoveTest asks the package manager what removing pkgs would remove.
-func (m packageManager) RemoveTest(pkgs ...string) runner.Cmd {
-	switch m.name {
-	case "apt":
-		return m.aptGet(append([]string{"-s", "purge"}, pkgs...)...)
-	case "dnf":
-		// rpm refuses when another package needs one of them.
-		return cmd("rpm", append([]string{"-e", "--test"}, pkgs...)...)
-	default:
-		return cmd("pacman", append([]string{"-Rns", "--print", "--print-format", "%n"}, pkgs...)...)
-	}
-}
-
-// removedBy reads RemoveTest's output: the packages that would go.
-func (m packageManager) removedBy(out []byte, pkgs []string) []string {
-	switch m.name {
-	case "apt":
-		var gone []string
-		for _, l := range strings.Split(string(out), "\n") {
-			if f := strings.Fields(l); len(f) > 1 && (f[0] == "Purg" || f[0] == "Remv") {
-				gone = append(gone, f[1])
-			}
-		}
-		return gone
-	case "dnf":
-		return pkgs
-	default:
-		return strings.Fields(string(out))
-	}
-}
-
-// Remove removes pkgs and their configuration, nothing else.
-func (m packageManager) Remove(pkgs ...string) runner.Cmd {
-	switch m.name {
-	case "apt":
-		return m.aptGet(append([]string{"-y", "purge"}, pkgs...)...)
-	case "dnf":
-		return cmd("dnf", append([]string{"-y", "remove", "--setopt=clean_requirements_on_remove=False"}, pkgs...)...)
-	default:
-		return cmd("pacman", append([]string{"-Rns", "--noconfirm"}, pkgs...)...)
-	}
+	return m.PendingUpgrades(string(res.Stdout)), nil
 }
 
 // installed reports which of pkgs are installed. dpkg's and pacman's
 // databases are plain files read through the root, so this also works on a
 // read-only image; rpm's is a database only rpm reads.
 func installed(ctx context.Context, env *Env, pkgs ...string) (map[string]bool, error) {
+	m := env.Distro.Packages()
 	got := map[string]bool{}
-	switch env.Distro.PackageManager {
-	case "apt":
-		data, err := env.Root.ReadFile("/var/lib/dpkg/status")
+	switch {
+	case m.StatusFile != "":
+		data, err := env.Root.ReadFile(m.StatusFile)
 		if err != nil && !isNotExist(err) {
 			return nil, err
 		}
@@ -178,8 +98,8 @@ func installed(ctx context.Context, env *Env, pkgs ...string) (map[string]bool, 
 				got[name] = true
 			}
 		}
-	case "pacman":
-		entries, err := env.Root.ReadDir("/var/lib/pacman/local")
+	case m.LocalDB != "":
+		entries, err := env.Root.ReadDir(m.LocalDB)
 		if err != nil && !isNotExist(err) {
 			return nil, err
 		}
@@ -193,11 +113,12 @@ func installed(ctx context.Context, env *Env, pkgs ...string) (map[string]bool, 
 				got[name] = true
 			}
 		}
-	case "dnf":
+	case m.Query != nil:
 		if !env.CanRun() {
-			return nil, fmt.Errorf("cannot ask rpm which packages are installed in a read-only image")
+			return nil, fmt.Errorf("cannot ask %s which packages are installed in a read-only image", m.Query[0])
 		}
-		res, err := env.Run.Run(ctx, cmd("rpm", append([]string{"-q", "--qf", "%{NAME}\\n"}, pkgs...)...))
+		// Exit 1 names the packages that are not installed.
+		res, err := env.Run.Run(ctx, pkgManager(env).command(m.Query, pkgs...))
 		var ee *runner.ExitError
 		if err != nil && !errors.As(err, &ee) {
 			return nil, err
@@ -236,5 +157,5 @@ func installAction(ctx context.Context, env *Env, summary string, pkgs ...string
 	if err != nil || len(need) == 0 {
 		return nil, err
 	}
-	return &Action{Kind: "run", Cmd: pkgManager(env).Install(need...), Summary: summary}, nil
+	return &Action{Kind: "run", Cmd: pkgManager(env).InstallCmd(need...), Summary: summary}, nil
 }

@@ -22,39 +22,25 @@ const (
 	policyRCDContent = "#!/bin/sh\n# Written by hardbake for the duration of a package install into an image.\nexit 101\n"
 )
 
-// backgroundTimers start the package manager by themselves, typically right
-// at a build VM's first boot, and then hold its lock.
-var backgroundTimers = map[string][]string{
-	"apt": {"apt-daily.timer", "apt-daily-upgrade.timer"},
-	"dnf": {"dnf-makecache.timer"},
-}
-
-// aptLocks are the files apt and dpkg lock (fcntl) while they work.
-var aptLocks = []string{
-	"/var/lib/dpkg/lock-frontend", "/var/lib/dpkg/lock",
-	"/var/lib/apt/lists/lock", "/var/cache/apt/archives/lock",
-}
-
 // withPackages runs fn in a state where the package manager can work and
 // nothing else interferes, and undoes that state afterwards:
-//   - under --root: /proc, /sys, /dev and DNS lent to the chroot, and a
-//     policy-rc.d so no service starts;
-//   - live: apt-daily/dnf-makecache timers paused (not disabled: the image
-//     keeps them enabled), and a wait for a package manager already running.
+//   - under --root: /proc, /sys, /dev and DNS lent to the chroot, and (where
+//     package scripts ask policy-rc.d) a policy-rc.d so no service starts;
+//   - live: the package manager's background timers (apt-daily,
+//     dnf-makecache) paused (not disabled: the image keeps them enabled);
+//   - a wait for the locks of a package manager already running.
 func withPackages(ctx context.Context, env *Env, fn func() error) error {
 	if env.Live() {
 		restart := pauseTimers(ctx, env)
 		defer restart()
-	} else if env.Distro.PackageManager == "apt" && !env.Root.Exists(policyRCD) {
+	} else if env.Distro.Packages().ServicePolicy && !env.Root.Exists(policyRCD) {
 		if err := env.Root.WriteFile(policyRCD, []byte(policyRCDContent), 0o755, root.RootOwner); err != nil {
 			return err
 		}
 		defer env.Root.Remove(policyRCD)
 	}
-	if env.Distro.PackageManager == "apt" {
-		if err := waitForLocks(ctx, env, time.Duration(env.Profile.Updates.LockTimeout)*time.Second); err != nil {
-			return err
-		}
+	if err := waitForLocks(ctx, env, time.Duration(env.Profile.Updates.LockTimeout)*time.Second); err != nil {
+		return err
 	}
 	if m, ok := env.Run.(runner.Mounter); ok {
 		return m.WithSystem(ctx, fn)
@@ -65,7 +51,7 @@ func withPackages(ctx context.Context, env *Env, fn func() error) error {
 // pauseTimers stops the active background timers and returns a function
 // that starts them again.
 func pauseTimers(ctx context.Context, env *Env) func() {
-	timers := backgroundTimers[env.Distro.PackageManager]
+	timers := env.Distro.Packages().Timers
 	if env.Distro.ServiceManager != distro.Systemd || len(timers) == 0 {
 		return func() {}
 	}
@@ -88,19 +74,18 @@ func pauseTimers(ctx context.Context, env *Env) func() {
 	}
 }
 
-// waitForLocks waits until no process holds apt's or dpkg's locks (an
-// apt-daily run or cloud-init's package_update at boot), up to timeout.
-// apt-get's own DPkg::Lock::Timeout covers only the dpkg frontend lock;
-// "apt-get update" would still fail on the lists lock.
+// waitForLocks waits until no process holds the package manager's locks
+// (an apt-daily run or cloud-init's package_update at boot), up to timeout.
 func waitForLocks(ctx context.Context, env *Env, timeout time.Duration) error {
-	if !env.Root.Writable() {
+	locks := env.Distro.Packages().Locks
+	if !env.Root.Writable() || len(locks) == 0 {
 		return nil
 	}
 	deadline := time.Now().Add(timeout)
 	told := false
 	for {
 		holder := ""
-		for _, l := range aptLocks {
+		for _, l := range locks {
 			if pid := lockHolder(env.Root.HostPath(l)); pid != 0 {
 				holder = fmt.Sprintf("%s (held by pid %d)", l, pid)
 				break
@@ -144,8 +129,9 @@ func refreshOnce(ctx context.Context, env *Env) error {
 	if env.refreshed {
 		return nil
 	}
-	env.logf("  running %s", pkgManager(env).Refresh())
-	if _, err := env.Run.Run(ctx, pkgManager(env).Refresh()); err != nil {
+	refresh := pkgManager(env).RefreshCmd()
+	env.logf("  running %s", refresh)
+	if _, err := env.Run.Run(ctx, refresh); err != nil {
 		return err
 	}
 	env.refreshed = true

@@ -78,20 +78,20 @@ func (s Services) plan(ctx context.Context, env *Env) ([]Action, error) {
 		return nil, err
 	}
 	pm := pkgManager(env)
-	test := pm.RemoveTest(pkgs...)
+	test := pm.RemoveTestCmd(pkgs...)
 	res, err := env.Run.Run(ctx, test)
 	if err != nil && res.ExitCode == 127 {
 		// The package manager cannot run in this root (a plan of an
 		// offline image without it): say what was not checked. Apply runs
 		// the same tool and fails there, so nothing is removed unchecked.
-		return []Action{{Kind: "run", Cmd: pm.Remove(pkgs...), Summary: "remove unwanted packages: " + strings.Join(pkgs, ", ") +
+		return []Action{{Kind: "run", Cmd: pm.RemoveCmd(pkgs...), Summary: "remove unwanted packages: " + strings.Join(pkgs, ", ") +
 			" (not checked what else would go: " + test.Name + " cannot run in this root)"}}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("simulating the removal of %s failed: %w", strings.Join(pkgs, " "), err)
 	}
 	var extra []string
-	for _, gone := range pm.removedBy(res.Stdout, pkgs) {
+	for _, gone := range pm.Removed(string(res.Stdout), pkgs) {
 		if !slices.Contains(pkgs, gone) {
 			extra = append(extra, gone)
 		}
@@ -100,7 +100,7 @@ func (s Services) plan(ctx context.Context, env *Env) ([]Action, error) {
 		return nil, fmt.Errorf("removing %s would also remove %s; add them to services.remove, or keep the first ones with services.keep",
 			strings.Join(pkgs, " "), strings.Join(extra, " "))
 	}
-	return []Action{{Kind: "run", Cmd: pm.Remove(pkgs...), Summary: "remove unwanted packages: " + strings.Join(pkgs, ", ")}}, nil
+	return []Action{{Kind: "run", Cmd: pm.RemoveCmd(pkgs...), Summary: "remove unwanted packages: " + strings.Join(pkgs, ", ")}}, nil
 }
 
 // Plan implements Step.

@@ -26,15 +26,15 @@ func (Updates) autoPackages(env *Env) []string {
 	if !env.Profile.Updates.Automatic {
 		return nil
 	}
-	switch env.Distro.PackageManager {
-	case "apt":
+	switch env.Distro.AutoUpdates {
+	case distro.UnattendedUpgrades:
 		if env.Distro.ServiceManager != distro.Systemd {
 			// No apt-daily timers without systemd: cron runs apt's daily
 			// job (/etc/cron.daily/apt-compat), and minimal roots lack it.
 			return []string{"unattended-upgrades", "cron"}
 		}
 		return []string{"unattended-upgrades"}
-	case "dnf":
+	case distro.DNFAutomatic:
 		return []string{dnfAutomaticFor(env.Distro).Package}
 	}
 	return nil
@@ -48,8 +48,8 @@ func (u Updates) configure(ctx context.Context, env *Env) ([]Action, error) {
 		return nil, nil
 	}
 	var actions []Action
-	switch env.Distro.PackageManager {
-	case "apt":
+	switch env.Distro.AutoUpdates {
+	case distro.UnattendedUpgrades:
 		a, err := WriteFile(env.Root, UnattendedUpgradesConf, []byte(unattendedUpgradesConfig(env.Distro, p)), 0o644,
 			"unattended-upgrades: security archive only, periodic runs on")
 		if err != nil {
@@ -73,7 +73,7 @@ func (u Updates) configure(ctx context.Context, env *Env) ([]Action, error) {
 				},
 			})
 		}
-	case "dnf":
+	case distro.DNFAutomatic:
 		da := dnfAutomaticFor(env.Distro)
 		settings := dnfAutomaticSettings(p, da.knowsReboot(env.Root))
 		files := []string{da.Config}
@@ -138,8 +138,8 @@ func (u Updates) Plan(ctx context.Context, env *Env) ([]Action, error) {
 	pm := pkgManager(env)
 	if env.Profile.Updates.Upgrade {
 		actions = append(actions,
-			Action{Kind: "run", Cmd: pm.Refresh(), Summary: "refresh the package lists"},
-			Action{Kind: "run", Cmd: pm.Upgrade(), Summary: "apply pending upgrades, if any"})
+			Action{Kind: "run", Cmd: pm.RefreshCmd(), Summary: "refresh the package lists"},
+			Action{Kind: "run", Cmd: pm.UpgradeCmd(), Summary: "apply pending upgrades, if any"})
 	}
 	if pkgs := u.autoPackages(env); len(pkgs) > 0 {
 		a, err := installAction(ctx, env, "install automatic security updates", pkgs...)
@@ -161,7 +161,7 @@ func (u Updates) Apply(ctx context.Context, env *Env) ([]report.Change, error) {
 			if err := refreshOnce(ctx, env); err != nil {
 				return err
 			}
-			pending, err := pm.pendingUpgrades(env.Run.Run(ctx, pm.Pending()))
+			pending, err := pm.pendingUpgrades(env.Run.Run(ctx, pm.PendingCmd()))
 			if err != nil {
 				return err
 			}
@@ -170,10 +170,10 @@ func (u Updates) Apply(ctx context.Context, env *Env) ([]report.Change, error) {
 				return nil
 			}
 			env.logf("  upgrading %d package(s)", len(pending))
-			if _, err := env.Run.Run(ctx, pm.Upgrade()); err != nil {
+			if _, err := env.Run.Run(ctx, pm.UpgradeCmd()); err != nil {
 				return err
 			}
-			upgraded = append(upgraded, report.Change{Kind: "run", Command: pm.Upgrade().String(),
+			upgraded = append(upgraded, report.Change{Kind: "run", Command: pm.UpgradeCmd().String(),
 				Summary: fmt.Sprintf("upgraded %d package(s): %s", len(pending), abbreviate(pending, 10))})
 			return nil
 		})
@@ -212,8 +212,8 @@ func (u Updates) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 		}
 		checks = append(checks, check("updates.package", "installed", got))
 	}
-	switch env.Distro.PackageManager {
-	case "apt":
+	switch env.Distro.AutoUpdates {
+	case distro.UnattendedUpgrades:
 		_, want := securityOrigins(env.Distro)
 		m, detail, err := aptConfig(ctx, env)
 		if err != nil {
@@ -233,7 +233,7 @@ func (u Updates) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 		for _, t := range []string{"apt-daily.timer", "apt-daily-upgrade.timer"} {
 			checks = append(checks, check("updates.timer."+t, "enabled", enabledWord(unitEnabled(env, t))))
 		}
-	case "dnf":
+	case distro.DNFAutomatic:
 		da := dnfAutomaticFor(env.Distro)
 		knowsReboot := da.knowsReboot(env.Root)
 		for _, kv := range dnfAutomaticSettings(p, knowsReboot) {
