@@ -169,14 +169,23 @@ func (r *Root) ReadFile(p string) ([]byte, error) {
 	if data, _, ok, err := r.readIn(clean(p)); ok {
 		return data, err
 	}
+	return walked(r, p, fs.ReadFile, os.ReadFile)
+}
+
+// walked is how ReadFile, Open and ReadDir reach p where openat2 does not
+// answer (a read-only fs.FS root, no openat2, a magic link): p resolved
+// component by component inside the root, then inFS with its fs.FS name or
+// onHost with its host path.
+func walked[T any](r *Root, p string, inFS func(fs.FS, string) (T, error), onHost func(string) (T, error)) (T, error) {
 	rp, err := r.Resolve(p)
 	if err != nil {
-		return nil, err
+		var none T
+		return none, err
 	}
 	if r.FS != nil {
-		return fs.ReadFile(r.FS, r.fsName(rp))
+		return inFS(r.FS, r.fsName(rp))
 	}
-	return os.ReadFile(r.HostPath(rp))
+	return onHost(r.HostPath(rp))
 }
 
 // ReadFileInfo is ReadFile and Stat of the same file (following symlinks
@@ -205,14 +214,7 @@ func (r *Root) Open(p string) (fs.File, error) {
 		}
 		return f, nil
 	}
-	rp, err := r.Resolve(p)
-	if err != nil {
-		return nil, err
-	}
-	if r.FS != nil {
-		return r.FS.Open(r.fsName(rp))
-	}
-	return os.Open(r.HostPath(rp))
+	return walked(r, p, fs.FS.Open, func(name string) (fs.File, error) { return os.Open(name) })
 }
 
 // Stat follows symlinks inside the root.
@@ -272,14 +274,7 @@ func (r *Root) ReadDir(p string) ([]fs.DirEntry, error) {
 	if entries, ok, err := r.readDirIn(clean(p)); ok {
 		return entries, err
 	}
-	rp, err := r.Resolve(p)
-	if err != nil {
-		return nil, err
-	}
-	if r.FS != nil {
-		return fs.ReadDir(r.FS, r.fsName(rp))
-	}
-	return os.ReadDir(r.HostPath(rp))
+	return walked(r, p, fs.ReadDir, os.ReadDir)
 }
 
 // Glob expands an absolute in-root pattern; matches are in-root paths,
