@@ -23,20 +23,18 @@ type targetFacts struct {
 }
 
 func (t *Target) facts() (*targetFacts, error) {
-	f := &targetFacts{}
 	passwd, err := t.Root.ReadFile("/etc/passwd")
 	if err != nil {
 		return nil, err
-	}
-	f.users = map[string]int{}
-	for _, u := range distro.ParsePasswd(string(passwd)) {
-		f.users[u.Name] = u.UID
 	}
 	group, err := t.Root.ReadFile("/etc/group")
 	if err != nil {
 		return nil, err
 	}
-	f.groups = map[string]int{}
+	f := &targetFacts{users: map[string]int{}, groups: map[string]int{}}
+	for _, u := range distro.ParsePasswd(string(passwd)) {
+		f.users[u.Name] = u.UID
+	}
 	for _, g := range distro.ParseGroup(string(group)) {
 		f.groups[g.Name] = g.GID
 	}
