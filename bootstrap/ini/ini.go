@@ -237,7 +237,7 @@ func Set(text string, d Dialect, section, name, value string) string {
 		return join(lines[:k.first], []string{want}, lines[k.last+1:])
 	}
 	for _, k := range f.keys {
-		if k.commented && k.section == section && d.same(k.name, name) {
+		if k.commented && k.section == section && d.same(k.name, name) && !f.continued(k.first) {
 			return join(lines[:k.first], []string{want}, lines[k.first+1:])
 		}
 	}
@@ -260,6 +260,19 @@ func Set(text string, d Dialect, section, name, value string) string {
 		}
 	}
 	return join(lines[:at+1], []string{want}, lines[at+1:])
+}
+
+// continued reports whether the first line after line that is not blank or
+// a comment is indented: a key written at line would take it as its own
+// continuation, stealing it from the value it belongs to now.
+func (f *File) continued(line int) bool {
+	for _, l := range f.lines[line+1:] {
+		l = strings.TrimSuffix(l, "\r")
+		if content, _ := f.dialect.strip(l); content != "" {
+			return indented(l)
+		}
+	}
+	return false
 }
 
 // sectionAt is the header line of the section occurrence holding line.

@@ -207,6 +207,8 @@ func TestSet(t *testing.T) {
 			"[commands]\nupgrade_type = security\n"},
 		{"dnf keys of another case are other keys", DNF, "[commands]\nUpgrade_Type = default\n", "upgrade_type",
 			"[commands]\nUpgrade_Type = default\nupgrade_type = security\n"},
+		{"a comment inside a value is not reused", DNF, "[commands]\nx = a\n#upgrade_type = b\n\n  c\n", "upgrade_type",
+			"[commands]\nx = a\n#upgrade_type = b\n\n  c\nupgrade_type = security\n"},
 		{"an indented comment is not reused", Fail2ban, "[commands]\nx = 1\n  #upgrade_type = a\n", "upgrade_type",
 			"[commands]\nx = 1\nupgrade_type = security\n  #upgrade_type = a\n"},
 	}
