@@ -29,6 +29,9 @@ for cmd in "${!need[@]}"; do
     missing+=("${need[$cmd]}")
   fi
 done
+# bootstrap/ini's dnf reader is judged against libdnf's own parser (Debian's
+# python3-libdnf, for the system python3).
+/usr/bin/python3 -c 'import libdnf' >/dev/null 2>&1 || missing+=(python3-libdnf)
 if [ ${#missing[@]} -gt 0 ]; then
   pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
   echo "deps: installing $pkgs"

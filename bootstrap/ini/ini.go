@@ -28,11 +28,12 @@ type Dialect struct {
 	FoldCase bool
 	// Indented: configparser's layout. Comment, key and section lines may
 	// be indented; a line continues a value only when it is indented deeper
-	// than its key; an indented "#" line is still a comment; blank lines
-	// inside a value are kept. Without it, libdnf's: comments and keys start
-	// in column 0, every indented line after a key continues its value (an
-	// indented "#" line too), an indented "[" still opens a section, and
-	// blank lines are dropped.
+	// than its key; an indented "#" line is still a comment; blank and
+	// comment lines inside a value do not end it (blank ones are kept).
+	// Without it, libdnf's (0.69, RHEL 9's): comments and keys start in
+	// column 0, every indented line right after a key continues its value
+	// (an indented "#" line too), a blank or comment line ends the value,
+	// and an indented "[" still opens a section.
 	Indented bool
 	// Defaults names the section whose keys every other section inherits
 	// (configparser's "DEFAULT"; libdnf has none).
@@ -54,6 +55,7 @@ type File struct {
 	lines   []string
 	keys    []key
 	headers []header
+	bad     []int // lines (from 1) the program refuses; Parse skips them
 }
 
 // key is one "key = value" (lines first..last, continuation lines
@@ -70,9 +72,10 @@ type header struct {
 	line int
 }
 
-// Parse reads text. A line the dialect's program would reject (text before
-// any section, a line without a delimiter) is skipped: the program's own
-// check (fail2ban-client -t, dnf) is what reports it.
+// Parse reads text. A line the dialect's program refuses (text before any
+// section, a line without a delimiter, a header without its "]") is
+// skipped: the program's own check (fail2ban-client -t, dnf) is what
+// reports such a file, and refuses all of it.
 func Parse(text string, d Dialect) *File {
 	text = strings.TrimPrefix(text, "\ufeff")
 	f := &File{dialect: d, lines: strings.Split(strings.TrimSuffix(text, "\n"), "\n")}
@@ -86,10 +89,12 @@ func Parse(text string, d Dialect) *File {
 		line := strings.TrimSuffix(raw, "\r")
 		content, comment := d.strip(line)
 		if content == "" {
-			switch {
-			case !comment && open >= 0 && d.Indented:
+			if !d.Indented {
+				open = -1 // libdnf: a blank or comment line ends a value
+			} else if !comment && open >= 0 {
 				blanks++
-			case comment && section != "" && !indented(line):
+			}
+			if comment && section != "" && !indented(line) {
 				if k, ok := d.commentedKey(line); ok {
 					k.section, k.first, k.last = section, i, i
 					f.keys = append(f.keys, k)
@@ -107,17 +112,23 @@ func Parse(text string, d Dialect) *File {
 		}
 		open, blanks = -1, 0
 		if content[0] == '[' {
-			if end := strings.LastIndexByte(content, ']'); end > 1 {
-				section = content[1:end]
+			if name, ok := d.header(content); ok {
+				section = name
 				f.headers = append(f.headers, header{section, i})
+			} else {
+				f.bad = append(f.bad, i+1)
 			}
 			continue
 		}
 		if section == "" || (!d.Indented && indent > 0) {
-			continue // before any section, or an indented line with no value to continue (libdnf rejects both)
+			// Before any section, or (libdnf) an indented line with no
+			// value to continue.
+			f.bad = append(f.bad, i+1)
+			continue
 		}
 		name, value, ok := d.cut(content)
 		if !ok || name == "" {
+			f.bad = append(f.bad, i+1)
 			continue
 		}
 		f.keys = append(f.keys, key{section: section, name: name, value: value, first: i, last: i})
@@ -144,6 +155,28 @@ func (d Dialect) strip(line string) (content string, comment bool) {
 		}
 	}
 	return t, false
+}
+
+// header reads a "[section]" line (comments already stripped where the
+// dialect strips them). configparser takes the name up to the last "]" and
+// ignores what follows; libdnf takes it up to the first "]" and refuses
+// text after it other than blanks and a comment, except in the line's last
+// character, which its check does not reach ("[a] x" is read as [a]).
+func (d Dialect) header(content string) (string, bool) {
+	end := strings.LastIndexByte(content, ']')
+	if !d.Indented {
+		end = strings.IndexByte(content, ']')
+		rest := content[end+1:]
+		for i := 0; end > 0 && i < len(rest)-1 && rest[i] != '#' && rest[i] != ';'; i++ {
+			if rest[i] != ' ' && rest[i] != '\t' {
+				return "", false
+			}
+		}
+	}
+	if end <= 1 {
+		return "", false
+	}
+	return content[1:end], true
 }
 
 // cut splits "key = value" at the first delimiter.

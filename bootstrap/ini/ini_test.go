@@ -52,12 +52,16 @@ var fail2banCases = []readCase{
 		q: []query{{"a", "x", "1", true}, {"b", "y", "2", true}}},
 	{name: "line without delimiter", error: true, text: "[sshd]\nnonsense\nport = 22\n",
 		q: []query{{"sshd", "port", "22", true}}},
+	{name: "header without a name", error: true, text: "[sshd]\n[]\nport = 22\n",
+		q: []query{{"sshd", "port", "22", true}}},
+	{name: "text after a header", text: "[sshd] x\nport = 22\n",
+		q: []query{{"sshd", "port", "22", true}}},
 	{name: "key before any section", error: true, text: "port = 1\n[sshd]\nport = 22\n",
 		q: []query{{"sshd", "port", "22", true}}},
 }
 
-// dnfCases are read with the DNF dialect, as libdnf's IniParser::next reads
-// them (libdnf/utils/iniparser/iniparser.cpp).
+// dnfCases are read with the DNF dialect and judged against libdnf's own
+// ConfigParser (TestDNFMatchesLibdnf).
 var dnfCases = []readCase{
 	{name: "plain", text: "[commands]\nupgrade_type = security\n",
 		q: []query{{"commands", "upgrade_type", "security", true}}},
@@ -67,8 +71,24 @@ var dnfCases = []readCase{
 		q: []query{{"commands", "emit_via", "stdio ; motd", true}}},
 	{name: "comments only in column 0", text: "[main]\n# a = 1\n;b = 2\nx = 1\n  # part of x\n",
 		q: []query{{"main", "a", "", false}, {"main", "b", "", false}, {"main", "x", "1\n# part of x", true}}},
-	{name: "continuation drops blank lines", text: "[main]\nexclude = a\n  b\n\n\tc\nnext = 1\n",
+	{name: "continued value", text: "[main]\nexclude = a\n  b\n\tc\nnext = 1\n",
 		q: []query{{"main", "exclude", "a\nb\nc", true}, {"main", "next", "1", true}}},
+	{name: "a blank line ends the value", error: true, text: "[main]\nexclude = a\n  b\n\n\tc\n",
+		q: []query{{"main", "exclude", "a\nb", true}}},
+	{name: "a comment line ends the value", error: true, text: "[main]\nexclude = a\n  b\n#c\n  d\n",
+		q: []query{{"main", "exclude", "a\nb", true}}},
+	{name: "first equals sign splits", text: "[a]\nx=1=2\ny =\n",
+		q: []query{{"a", "x", "1=2", true}, {"a", "y", "", true}}},
+	{name: "a repeated section is one section", text: "[a]\nx = 1\n[b]\n[a]\ny = 2\n",
+		q: []query{{"a", "x", "1", true}, {"a", "y", "2", true}}},
+	{name: "text after a header", error: true, text: "[a] xy\ny = 1\n",
+		q: []query{{"a", "y", "", false}}},
+	{name: "a header's last character is not checked", text: "[a] x\ny = 1\n[b] ; c\nz = 2\n",
+		q: []query{{"a", "y", "1", true}, {"b", "z", "2", true}}},
+	{name: "header without its bracket", error: true, text: "[a]\nx = 1\n[b\ny = 2\n",
+		q: []query{{"a", "x", "1", true}}},
+	{name: "key before any section", error: true, text: "x = 1\n[a]\n",
+		q: []query{{"a", "x", "", false}}},
 	{name: "an indented header still opens a section", text: "[a]\nx = 1\n  [b]\ny = 2\n",
 		q: []query{{"a", "x", "1", true}, {"b", "y", "2", true}, {"a", "y", "", false}}},
 	{name: "keys are case-sensitive", text: "[commands]\nReboot = never\n",
@@ -93,6 +113,9 @@ func TestGet(t *testing.T) {
 	}{{"fail2ban", Fail2ban, fail2banCases}, {"dnf", DNF, dnfCases}} {
 		for _, c := range d.cases {
 			f := Parse(c.text, d.dialect)
+			if refused := len(f.bad) > 0; refused != c.error {
+				t.Errorf("%s %s: lines refused %v; the case says the file is refused: %v", d.name, c.name, f.bad, c.error)
+			}
 			for _, q := range c.q {
 				if got, ok := f.Get(q.section, q.key); got != q.want || ok != q.ok {
 					t.Errorf("%s %s: Get(%q, %q) = %q, %v; want %q, %v", d.name, c.name, q.section, q.key, got, ok, q.want, q.ok)
@@ -111,12 +134,55 @@ func TestFail2banMatchesConfigparser(t *testing.T) {
 	if err != nil {
 		t.Skip("python3 not installed")
 	}
+	judge(t, python, Fail2ban, fail2banCases, `import configparser
+def read(text):
+    cp = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=";", strict=False)
+    try:
+        cp.read_string(text)
+    except configparser.Error:
+        return cp, True
+    return cp, False
+def get(cp, section, key):
+    if (section == "DEFAULT" or cp.has_section(section)) and cp.has_option(section, key):
+        return cp.get(section, key), True
+    return "", False
+`)
+}
+
+// TestDNFMatchesLibdnf judges the DNF dialect against libdnf's own
+// ConfigParser (Debian's python3-libdnf: libdnf 0.69.0, as on RHEL 9).
+func TestDNFMatchesLibdnf(t *testing.T) {
+	const python = "/usr/bin/python3" // the interpreter Debian's python3-libdnf is built for
+	if err := exec.Command(python, "-c", "import libdnf").Run(); err != nil {
+		t.Skip("python3-libdnf not installed")
+	}
+	judge(t, python, DNF, dnfCases, `import libdnf
+def read(text):
+    p = libdnf.conf.ConfigParser()
+    try:
+        p.readString(text)
+    except RuntimeError:
+        return p, True
+    return p, False
+def get(p, section, key):
+    if p.hasSection(section) and p.hasOption(section, key):
+        return p.getValue(section, key), True
+    return "", False
+`)
+}
+
+// judge runs python with reader (defining read(text) -> (parser, rejected)
+// and get(parser, section, key) -> (value, ok)) over cases and compares:
+// whether the program rejects each file, and for the files it accepts,
+// every lookup. (A rejected file is not read on: its values are moot.)
+func judge(t *testing.T, python string, d Dialect, cases []readCase, reader string) {
+	t.Helper()
 	type pyCase struct {
 		Text    string      `json:"text"`
 		Queries [][2]string `json:"queries"`
 	}
 	var in []pyCase
-	for _, c := range fail2banCases {
+	for _, c := range cases {
 		p := pyCase{Text: c.text}
 		for _, q := range c.q {
 			p.Queries = append(p.Queries, [2]string{q.section, q.key})
@@ -124,20 +190,12 @@ func TestFail2banMatchesConfigparser(t *testing.T) {
 		in = append(in, p)
 	}
 	script := filepath.Join(t.TempDir(), "judge.py")
-	os.WriteFile(script, []byte(`import configparser, json, sys
+	os.WriteFile(script, []byte(reader+`
+import json, sys
 out = []
 for c in json.load(sys.stdin):
-    cp = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=";", strict=False)
-    error = False
-    try:
-        cp.read_string(c["text"])
-    except configparser.Error:
-        error = True
-    answers = []
-    for section, key in c["queries"]:
-        ok = (section == "DEFAULT" or cp.has_section(section)) and cp.has_option(section, key)
-        answers.append([cp.get(section, key) if ok else "", ok])
-    out.append({"error": error, "answers": answers})
+    p, rejected = read(c["text"])
+    out.append({"rejected": rejected, "answers": [get(p, s, k) for s, k in c["queries"]]})
 json.dump(out, sys.stdout)
 `), 0o644)
 	data, _ := json.Marshal(in)
@@ -145,27 +203,27 @@ json.dump(out, sys.stdout)
 	cmd.Stdin = strings.NewReader(string(data))
 	res, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("python3 configparser: %v", err)
+		t.Fatalf("%s %s: %v", python, script, err)
 	}
-	var raw []struct {
-		Error   bool    `json:"error"`
-		Answers [][]any `json:"answers"`
+	var got []struct {
+		Rejected bool    `json:"rejected"`
+		Answers  [][]any `json:"answers"`
 	}
-	if err := json.Unmarshal(res, &raw); err != nil {
+	if err := json.Unmarshal(res, &got); err != nil {
 		t.Fatalf("%v: %s", err, res)
 	}
-	for i, c := range fail2banCases {
-		if raw[i].Error != c.error {
-			t.Errorf("%s: configparser rejects the file: %v, the case says %v", c.name, raw[i].Error, c.error)
+	for i, c := range cases {
+		f := Parse(c.text, d)
+		if refused := len(f.bad) > 0; got[i].Rejected != refused {
+			t.Errorf("%s: the program refuses the file: %v; Parse refused lines %v", c.name, got[i].Rejected, f.bad)
 		}
-		if c.error && strings.HasPrefix(c.text, "port") {
-			continue // configparser stops at a missing section header; nothing after it is read
+		if c.error {
+			continue
 		}
-		f := Parse(c.text, Fail2ban)
 		for j, q := range c.q {
-			want, wantOK := raw[i].Answers[j][0].(string), raw[i].Answers[j][1].(bool)
-			if got, ok := f.Get(q.section, q.key); got != want || ok != wantOK {
-				t.Errorf("%s: Get(%q, %q) = %q, %v; configparser says %q, %v", c.name, q.section, q.key, got, ok, want, wantOK)
+			want, wantOK := got[i].Answers[j][0].(string), got[i].Answers[j][1].(bool)
+			if v, ok := f.Get(q.section, q.key); v != want || ok != wantOK {
+				t.Errorf("%s: Get(%q, %q) = %q, %v; the program reads %q, %v", c.name, q.section, q.key, v, ok, want, wantOK)
 			}
 		}
 	}
@@ -207,7 +265,7 @@ func TestSet(t *testing.T) {
 			"[commands]\nupgrade_type = security\n"},
 		{"dnf keys of another case are other keys", DNF, "[commands]\nUpgrade_Type = default\n", "upgrade_type",
 			"[commands]\nUpgrade_Type = default\nupgrade_type = security\n"},
-		{"a comment inside a value is not reused", DNF, "[commands]\nx = a\n#upgrade_type = b\n\n  c\n", "upgrade_type",
+		{"a comment inside a value is not reused", Fail2ban, "[commands]\nx = a\n#upgrade_type = b\n\n  c\n", "upgrade_type",
 			"[commands]\nx = a\n#upgrade_type = b\n\n  c\nupgrade_type = security\n"},
 		{"an indented comment is not reused", Fail2ban, "[commands]\nx = 1\n  #upgrade_type = a\n", "upgrade_type",
 			"[commands]\nx = 1\nupgrade_type = security\n  #upgrade_type = a\n"},
