@@ -53,16 +53,17 @@ func hostKeyOrder(types []string) []string {
 //     (clients may know it already) and all sshd reads;
 //   - a key group or others may read, which sshd ignores, gets its mode back.
 //
-// Where the image has the ssh_keys group (RHEL family) the private keys are
-// root:ssh_keys 0640, as the distribution's sshd-keygen makes them and its
-// sshd accepts; elsewhere ssh-keygen's 0600. Public halves are 0644.
+// Where the image has the ssh_keys group on the RHEL or Fedora family
+// (steps.SSHKeysGID) the private keys are root:ssh_keys 0640, as the
+// distribution's sshd-keygen makes them and its sshd accepts; elsewhere
+// ssh-keygen's 0600. Public halves are 0644.
 func ensureHostKeys(ctx context.Context, env *steps.Env, types []string, hostname string) ([]report.Change, error) {
 	if hostname == "" {
 		data, _ := env.Root.ReadFile("/etc/hostname")
 		hostname = strings.TrimSpace(string(data))
 	}
 	order := hostKeyOrder(types)
-	keys := steps.HostKeysToHeal(env.Root, order)
+	keys := steps.HostKeysToHeal(env, order)
 	rank := func(k steps.HostKey) int {
 		if i := slices.Index(order, k.Type); i >= 0 {
 			return i
@@ -70,7 +71,7 @@ func ensureHostKeys(ctx context.Context, env *steps.Env, types []string, hostnam
 		return len(order)
 	}
 	slices.SortStableFunc(keys, func(a, b steps.HostKey) int { return rank(a) - rank(b) })
-	gid := steps.SSHKeysGID(env.Root)
+	gid := steps.SSHKeysGID(env)
 	stamp := time.Now().UTC().Format("20060102T150405Z")
 	var changes []report.Change
 	for _, k := range keys {

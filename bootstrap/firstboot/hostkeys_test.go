@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
@@ -74,6 +75,10 @@ func TestHostKeysTheImageHas(t *testing.T) {
 			rand.Read(junk)
 			noErr(t, os.WriteFile(key, junk, 0o600))
 		}, "not a private key", true},
+		{"readable by others", func(t *testing.T) {
+			// sshd ignores it: "UNPROTECTED PRIVATE KEY FILE".
+			noErr(t, os.Chmod(key, 0o644))
+		}, "mode 0644", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -114,6 +119,40 @@ func TestHostKeysTheImageHas(t *testing.T) {
 			}
 			sshdT(t, dir)
 			if again, err := ensureHostKeys(ctx, env, env.Profile.SSH.HostKeyTypes, "host1"); err != nil || len(again) > 0 {
+				t.Errorf("a second first boot: %+v, %v", again, err)
+			}
+		})
+	}
+
+	// Group ssh_keys: root:ssh_keys 0640 keys on the RHEL and Fedora
+	// families, whose sshd accepts them (the Debian root stands in for the
+	// tools: its ssh-keygen, chgrp and chmod); a group of that name on
+	// Debian changes nothing, as Debian's sshd would ignore such a key.
+	for _, family := range []distro.Family{distro.RHEL, distro.Debian} {
+		t.Run("ssh_keys group on "+string(family), func(t *testing.T) {
+			noErr(t, os.RemoveAll(sshDir))
+			copyDir(t, pristine, sshDir)
+			noErr(t, os.Remove(key))
+			group := filepath.Join(dir, "etc/group")
+			orig, err := os.ReadFile(group)
+			noErr(t, err)
+			defer os.WriteFile(group, orig, 0o644)
+			noErr(t, os.WriteFile(group, append(orig, "ssh_keys:x:996:\n"...), 0o644))
+			env := debianEnv(t, dir)
+			env.Distro.Family = family
+			if _, err := ensureHostKeys(context.Background(), env, env.Profile.SSH.HostKeyTypes, "host1"); err != nil {
+				t.Fatal(err)
+			}
+			fi, err := os.Stat(key)
+			noErr(t, err)
+			mode, gid := fi.Mode().Perm(), fi.Sys().(*syscall.Stat_t).Gid
+			if family == distro.RHEL && (mode != 0o640 || gid != 996) {
+				t.Errorf("RHEL family: %s is %#o gid %d, want 0640 root:ssh_keys", key, mode, gid)
+			}
+			if family == distro.Debian && (mode != 0o600 || gid != 0) {
+				t.Errorf("Debian: %s is %#o gid %d, want 0600 root:root", key, mode, gid)
+			}
+			if again, err := ensureHostKeys(context.Background(), env, env.Profile.SSH.HostKeyTypes, "host1"); err != nil || len(again) > 0 {
 				t.Errorf("a second first boot: %+v, %v", again, err)
 			}
 		})

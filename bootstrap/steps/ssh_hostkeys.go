@@ -82,12 +82,17 @@ func hostKeysCheck(env *Env, p profile.SSH, eff *sshdconfig.Effective) report.Ch
 	if p.Crypto == sshcrypto.Off {
 		allowed = nil
 	}
-	keys, loaded := firstBootKeys(env.Root, eff, p.HostKeyTypes)
+	keys, loaded := firstBootKeys(env, eff, p.HostKeyTypes)
 	var have, bad, firstBoot, skipped []string
 	for i, k := range keys {
 		switch {
 		case firstBootHeals(k, p.HostKeyTypes):
-			firstBoot = append(firstBoot, fmt.Sprintf("%s (%s; %s)", k.Path, k.Why, k.remedy()))
+			if env.Live() {
+				// A running system has had its first boot.
+				firstBoot = append(firstBoot, fmt.Sprintf("%s (%s)", k.Path, k.Why))
+			} else {
+				firstBoot = append(firstBoot, fmt.Sprintf("%s (%s; %s)", k.Path, k.Why, k.remedy()))
+			}
 		case loaded[i] && !k.State.Usable() && k.State != KeyMissing:
 			skipped = append(skipped, k.Path+" ("+k.Why+")")
 		}
@@ -116,7 +121,11 @@ func hostKeysCheck(env *Env, p profile.SSH, eff *sshdconfig.Effective) report.Ch
 		detail = append(detail, "loaded: "+strings.Join(have, ", "))
 	}
 	if len(firstBoot) > 0 {
-		detail = append(detail, "before sshd starts: "+strings.Join(firstBoot, ", "))
+		prefix := "before sshd starts: "
+		if env.Live() {
+			prefix = "this running system lacks: "
+		}
+		detail = append(detail, prefix+strings.Join(firstBoot, ", "))
 	}
 	if len(skipped) > 0 {
 		detail = append(detail, "sshd skips: "+strings.Join(skipped, ", "))
@@ -310,10 +319,16 @@ func tooOpen(fi fs.FileInfo, sshKeysGID int) string {
 	return fmt.Sprintf("mode %#o: sshd ignores a private key that others may read", perm)
 }
 
-// SSHKeysGID is the id of the image's ssh_keys group (RHEL family: host
-// keys are root:ssh_keys 0640 there), -1 when it has none.
-func SSHKeysGID(r *root.Root) int {
-	data, err := r.ReadFile("/etc/group")
+// SSHKeysGID is the id of the image's ssh_keys group on the RHEL and
+// Fedora families, whose sshd is patched to accept host keys root:ssh_keys
+// 0640 (their sshd-keygen makes them so); -1 elsewhere or without the group.
+// A group of that name on another family changes nothing: its sshd ignores
+// such a key.
+func SSHKeysGID(env *Env) int {
+	if env.Distro.Family != distro.RHEL && env.Distro.Family != distro.Fedora {
+		return -1
+	}
+	data, err := env.Root.ReadFile("/etc/group")
 	if err != nil {
 		return -1
 	}
@@ -358,7 +373,7 @@ func firstBootHeals(k HostKey, types []string) bool {
 // then the usual paths of the profile's types that are not among them
 // (first boot makes those whatever the configuration says). loaded tells
 // which sshd loads.
-func firstBootKeys(r *root.Root, eff *sshdconfig.Effective, types []string) (keys []HostKey, loaded []bool) {
+func firstBootKeys(env *Env, eff *sshdconfig.Effective, types []string) (keys []HostKey, loaded []bool) {
 	files, _ := hostKeyFiles(eff)
 	n := len(files)
 	for _, t := range types {
@@ -366,9 +381,9 @@ func firstBootKeys(r *root.Root, eff *sshdconfig.Effective, types []string) (key
 			files = append(files, p)
 		}
 	}
-	gid := SSHKeysGID(r)
+	gid := SSHKeysGID(env)
 	for i, f := range files {
-		keys = append(keys, InspectHostKey(r, f, gid))
+		keys = append(keys, InspectHostKey(env.Root, f, gid))
 		loaded = append(loaded, i < n)
 	}
 	return keys, loaded
@@ -376,9 +391,9 @@ func firstBootKeys(r *root.Root, eff *sshdconfig.Effective, types []string) (key
 
 // HostKeysToHeal are the host keys first boot must make or repair before
 // sshd starts (firstBootHeals), judged as the root holds them now.
-func HostKeysToHeal(r *root.Root, types []string) []HostKey {
-	eff, _ := sshdconfig.Load(r, SSHDConfig)
-	keys, _ := firstBootKeys(r, eff, types)
+func HostKeysToHeal(env *Env, types []string) []HostKey {
+	eff, _ := sshdconfig.Load(env.Root, SSHDConfig)
+	keys, _ := firstBootKeys(env, eff, types)
 	var out []HostKey
 	for _, k := range keys {
 		if firstBootHeals(k, types) {

@@ -80,7 +80,7 @@ func testHostKeys(env *Env) (args []string, cleanup func(), err error) {
 	}
 	eff, _ := sshdconfig.Load(env.Root, SSHDConfig)
 	_, configured := hostKeyFiles(eff)
-	keys, loaded := firstBootKeys(env.Root, eff, types)
+	keys, loaded := firstBootKeys(env, eff, types)
 	var usable, temp []string // paths; key types
 	for i, k := range keys {
 		switch {
