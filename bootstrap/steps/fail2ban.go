@@ -76,16 +76,8 @@ func (f Fail2ban) configure(ctx context.Context, env *Env) ([]Action, error) {
 
 // Plan implements Step.
 func (f Fail2ban) Plan(ctx context.Context, env *Env) ([]Action, error) {
-	var actions []Action
-	for _, pkgs := range fail2banPackages(env.Distro, firewallBackend(env)) {
-		a, err := installAction(ctx, env, "install fail2ban", pkgs...)
-		if err != nil {
-			return nil, err
-		}
-		actions = appendAction(actions, a)
-	}
-	more, err := f.configure(ctx, env)
-	return append(actions, more...), err
+	return planWithPackages(ctx, env, "install fail2ban", fail2banPackages(env.Distro, firewallBackend(env)),
+		func() ([]Action, error) { return f.configure(ctx, env) })
 }
 
 // Apply implements Step.

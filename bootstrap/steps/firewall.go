@@ -134,25 +134,20 @@ func (f Firewall) configure(ctx context.Context, env *Env) ([]Action, error) {
 
 // Plan implements Step.
 func (f Firewall) Plan(ctx context.Context, env *Env) ([]Action, error) {
-	var actions []Action
+	return planWithPackages(ctx, env, "install the firewall", f.packages(env), func() ([]Action, error) { return f.configure(ctx, env) })
+}
+
+// packages is the firewall backend's package where the step installs it.
+func (Firewall) packages(env *Env) [][]string {
 	if b := firewallBackend(env); b == env.Distro.Firewall {
-		a, err := installAction(ctx, env, "install the firewall", backendPackage[b])
-		if err != nil {
-			return nil, err
-		}
-		actions = appendAction(actions, a)
+		return [][]string{{backendPackage[b]}}
 	}
-	more, err := f.configure(ctx, env)
-	return append(actions, more...), err
+	return nil
 }
 
 // Apply implements Step.
 func (f Firewall) Apply(ctx context.Context, env *Env) ([]report.Change, error) {
-	var pkgs [][]string
-	if b := firewallBackend(env); b == env.Distro.Firewall {
-		pkgs = [][]string{{backendPackage[b]}}
-	}
-	return applyWithPackages(ctx, env, "install the firewall", pkgs, func() ([]Action, error) { return f.configure(ctx, env) })
+	return applyWithPackages(ctx, env, "install the firewall", f.packages(env), func() ([]Action, error) { return f.configure(ctx, env) })
 }
 
 // Check implements Step.

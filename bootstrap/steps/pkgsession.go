@@ -138,6 +138,25 @@ func refreshOnce(ctx context.Context, env *Env) error {
 	return nil
 }
 
+// planWithPackages is what applyWithPackages would do: install each phase's
+// missing packages, then the step's own actions (planned against the files
+// as they are now: a package not yet installed brings its defaults later).
+func planWithPackages(ctx context.Context, env *Env, summary string, phases [][]string, configure func() ([]Action, error)) ([]Action, error) {
+	var actions []Action
+	for _, pkgs := range phases {
+		if len(pkgs) == 0 {
+			continue
+		}
+		a, err := installAction(ctx, env, summary, pkgs...)
+		if err != nil {
+			return nil, err
+		}
+		actions = appendAction(actions, a)
+	}
+	more, err := configure()
+	return append(actions, more...), err
+}
+
 // applyWithPackages installs the missing pkgs, then plans the step's files
 // with the packages in place (their default configs exist only now) and
 // applies them, all inside withPackages.

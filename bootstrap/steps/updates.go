@@ -141,14 +141,8 @@ func (u Updates) Plan(ctx context.Context, env *Env) ([]Action, error) {
 			Action{Kind: "run", Cmd: pm.RefreshCmd(), Summary: "refresh the package lists"},
 			Action{Kind: "run", Cmd: pm.UpgradeCmd(), Summary: "apply pending upgrades, if any"})
 	}
-	if pkgs := u.autoPackages(env); len(pkgs) > 0 {
-		a, err := installAction(ctx, env, "install automatic security updates", pkgs...)
-		if err != nil {
-			return nil, err
-		}
-		actions = appendAction(actions, a)
-	}
-	more, err := u.configure(ctx, env)
+	more, err := planWithPackages(ctx, env, "install automatic security updates", [][]string{u.autoPackages(env)},
+		func() ([]Action, error) { return u.configure(ctx, env) })
 	return append(actions, more...), err
 }
 
