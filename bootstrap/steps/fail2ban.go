@@ -92,15 +92,11 @@ func (f Fail2ban) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 	for _, p := range fail2banPackages(env.Distro, firewallBackend(env)) {
 		all = append(all, p...)
 	}
-	need, err := missing(ctx, env, all...)
+	pc, err := packagesCheck(ctx, env, "fail2ban.packages", all)
 	if err != nil {
 		return nil, err
 	}
-	got := "installed"
-	if len(need) > 0 {
-		got = "missing: " + strings.Join(need, " ")
-	}
-	checks := []report.Check{check("fail2ban.packages", "installed", got)}
+	checks := []report.Check{pc}
 	s, err := f.settings(ctx, env)
 	if err != nil {
 		return nil, err
@@ -131,7 +127,7 @@ func (f Fail2ban) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 			_, err = env.Run.Run(ctx, cmd("fail2ban-client", "status", "sshd"))
 		}
 		checks = append(checks, check("fail2ban.sshd_jail_running", "running", map[bool]string{true: "running", false: "not running"}[err == nil]))
-	} else if env.CanRun() && len(need) == 0 {
+	} else if env.CanRun() && pc.OK {
 		_, err := env.Run.Run(ctx, cmd("fail2ban-client", "-t"))
 		c := check("fail2ban.config_test", "ok", "ok")
 		if err != nil {

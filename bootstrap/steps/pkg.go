@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/hardbake/hardbake/bootstrap/distro"
+	"github.com/hardbake/hardbake/bootstrap/report"
 	"github.com/hardbake/hardbake/bootstrap/runner"
 )
 
@@ -134,6 +135,19 @@ func installed(ctx context.Context, env *Env, pkgs ...string) (map[string]bool, 
 		return nil, fmt.Errorf("unknown package manager %q", env.Distro.PackageManager)
 	}
 	return got, nil
+}
+
+// packagesCheck is the check id: every one of pkgs is installed.
+func packagesCheck(ctx context.Context, env *Env, id string, pkgs []string) (report.Check, error) {
+	need, err := missing(ctx, env, pkgs...)
+	if err != nil {
+		return report.Check{}, err
+	}
+	got := "installed"
+	if len(need) > 0 {
+		got = "missing: " + strings.Join(need, " ")
+	}
+	return check(id, "installed", got), nil
 }
 
 // missing returns the pkgs that are not installed, in order.

@@ -196,15 +196,11 @@ func (u Updates) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 	var checks []report.Check
 	pkgs := u.autoPackages(env)
 	if len(pkgs) > 0 {
-		need, err := missing(ctx, env, pkgs...)
+		pc, err := packagesCheck(ctx, env, "updates.package", pkgs)
 		if err != nil {
 			return nil, err
 		}
-		got := "installed"
-		if len(need) > 0 {
-			got = "missing: " + strings.Join(need, " ")
-		}
-		checks = append(checks, check("updates.package", "installed", got))
+		checks = append(checks, pc)
 	}
 	switch env.Distro.AutoUpdates {
 	case distro.UnattendedUpgrades:
