@@ -122,8 +122,10 @@ func healHostKey(ctx context.Context, env *steps.Env, k steps.HostKey, hostname,
 	pub := k.Path + ".pub"
 	switch k.State {
 	case steps.KeyNoPub:
+		// A wrong .pub is only a public key: removed, not kept (a directory
+		// there cannot be, so it is moved aside).
 		var changes []report.Change
-		if env.Root.Exists(pub) {
+		if err := env.Root.Remove(pub); err != nil {
 			c, err := moveAside(env, pub, stamp, "not "+path.Base(k.Path)+"'s public half")
 			if err != nil {
 				return nil, err

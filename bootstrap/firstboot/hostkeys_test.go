@@ -62,6 +62,12 @@ func TestHostKeysTheImageHas(t *testing.T) {
 		{"no .pub", func(t *testing.T) {
 			noErr(t, os.Remove(key+".pub"))
 		}, "no ssh_host_ed25519_key.pub", false},
+		{"another key's .pub", func(t *testing.T) {
+			// sshd serves the private key; the .pub shows a wrong fingerprint.
+			ecdsa, err := os.ReadFile(filepath.Join(sshDir, "ssh_host_ecdsa_key.pub"))
+			noErr(t, err)
+			noErr(t, os.WriteFile(key+".pub", ecdsa, 0o644))
+		}, "ssh_host_ed25519_key.pub is not this key's public half", false},
 		{"directory", func(t *testing.T) {
 			// Root reads any file whatever its mode; what root cannot read
 			// as a key is a directory (EISDIR) ...
