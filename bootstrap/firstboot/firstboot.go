@@ -87,7 +87,7 @@ func Run(ctx context.Context, o Options) (*report.Report, error) {
 		// host keys: sshd must start with the baked config either way.
 		if env.Live() {
 			st := report.Step{Name: "host_keys"}
-			st.Changes, _ = ensureHostKeys(ctx, env, env.Profile.SSH.HostKeyTypes, "")
+			st.Changes, _ = steps.HealHostKeys(ctx, env, env.Profile.SSH.HostKeyTypes, "")
 			rep.Steps = append(rep.Steps, st)
 		}
 		return finish(findErr)
@@ -151,7 +151,7 @@ func Run(ctx context.Context, o Options) (*report.Report, error) {
 		hostname = h.Hostname
 	}
 	if err := do("host_keys", func() ([]report.Change, error) {
-		return ensureHostKeys(ctx, env, env.Profile.SSH.HostKeyTypes, hostname)
+		return steps.HealHostKeys(ctx, env, env.Profile.SSH.HostKeyTypes, hostname)
 	}); err != nil {
 		return finish(err)
 	}

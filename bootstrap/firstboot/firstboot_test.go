@@ -1,7 +1,6 @@
 package firstboot
 
 import (
-	"slices"
 	"strings"
 	"testing"
 )
@@ -30,12 +29,3 @@ func TestBootSafe(t *testing.T) {
 func splitArgs(s string) []string { return strings.Fields(s) }
 
 func joinArgs(a []string) string { return strings.Join(a, " ") }
-
-func TestHostKeyOrder(t *testing.T) {
-	if got := hostKeyOrder([]string{"rsa", "ecdsa", "ed25519"}); !slices.Equal(got, []string{"ed25519", "rsa", "ecdsa"}) {
-		t.Fatalf("%v", got)
-	}
-	if got := hostKeyOrder(nil); !slices.Equal(got, []string{"ed25519"}) {
-		t.Fatalf("%v", got)
-	}
-}

@@ -161,7 +161,7 @@ const (
 // Usable reports whether sshd loads the key as it is.
 func (s KeyState) Usable() bool { return s == KeyOK || s == KeyNoPub }
 
-// remedy is what first boot does about k (ensureHostKeys).
+// remedy is what first boot does about k (HealHostKeys).
 func (k HostKey) remedy() string {
 	switch k.State {
 	case KeyNoPub:

@@ -1,4 +1,4 @@
-package firstboot
+package steps
 
 import (
 	"bytes"
@@ -13,7 +13,6 @@ import (
 	"github.com/hardbake/hardbake/bootstrap/report"
 	"github.com/hardbake/hardbake/bootstrap/root"
 	"github.com/hardbake/hardbake/bootstrap/runner"
-	"github.com/hardbake/hardbake/bootstrap/steps"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -38,8 +37,8 @@ func hostKeyOrder(types []string) []string {
 	return out
 }
 
-// ensureHostKeys heals the host keys before sshd starts, so that it starts
-// with every key the profile asks for (steps.HostKeysToHeal judges them):
+// HealHostKeys heals the host keys before sshd starts, so that it starts
+// with every key the profile asks for (HostKeysToHeal judges them):
 //   - a missing key is made with the target's own ssh-keygen;
 //   - a broken one (empty, a directory, bytes that are no key, a key with a
 //     passphrase or of another type than its name) is moved aside to
@@ -54,41 +53,41 @@ func hostKeyOrder(types []string) []string {
 //   - a key group or others may read, which sshd ignores, gets its mode back.
 //
 // Where the image has the ssh_keys group on the RHEL or Fedora family
-// (steps.SSHKeysGID) the private keys are root:ssh_keys 0640, as the
+// (SSHKeysGID) the private keys are root:ssh_keys 0640, as the
 // distribution's sshd-keygen makes them and its sshd accepts; elsewhere
 // ssh-keygen's 0600. Public halves are 0644.
-func ensureHostKeys(ctx context.Context, env *steps.Env, types []string, hostname string) ([]report.Change, error) {
+func HealHostKeys(ctx context.Context, env *Env, types []string, hostname string) ([]report.Change, error) {
 	if hostname == "" {
 		data, _ := env.Root.ReadFile("/etc/hostname")
 		hostname = strings.TrimSpace(string(data))
 	}
 	order := hostKeyOrder(types)
-	keys := steps.HostKeysToHeal(env, order)
-	rank := func(k steps.HostKey) int {
+	keys := HostKeysToHeal(env, order)
+	rank := func(k HostKey) int {
 		if i := slices.Index(order, k.Type); i >= 0 {
 			return i
 		}
 		return len(order)
 	}
-	slices.SortStableFunc(keys, func(a, b steps.HostKey) int { return rank(a) - rank(b) })
-	gid := steps.SSHKeysGID(env)
+	slices.SortStableFunc(keys, func(a, b HostKey) int { return rank(a) - rank(b) })
+	gid := SSHKeysGID(env)
 	stamp := time.Now().UTC().Format("20060102T150405Z")
 	var changes []report.Change
 	for _, k := range keys {
-		if k.State == steps.KeyBroken && k.Pub == nil && regularFile(env.Root, k.Path) {
+		if k.State == KeyBroken && k.Pub == nil && regularFile(env.Root, k.Path) {
 			// x/crypto/ssh could not read it; before a host loses its
 			// identity, the target's own ssh-keygen gets a say.
 			if pub, ok := readsWithSSHKeygen(ctx, env, k); ok {
 				if pubMatches(env.Root, k.Path, pub) {
 					continue
 				}
-				k.State, k.Pub = steps.KeyNoPub, pub
+				k.State, k.Pub = KeyNoPub, pub
 			}
 		}
 		c, err := healHostKey(ctx, env, k, hostname, stamp, gid >= 0)
-		if err == nil && k.State == steps.KeyTooOpen {
+		if err == nil && k.State == KeyTooOpen {
 			// Its mode was all sshd minded; its .pub may be wrong too.
-			if k = steps.InspectHostKey(env.Root, k.Path, gid); k.State == steps.KeyNoPub {
+			if k = InspectHostKey(env.Root, k.Path, gid); k.State == KeyNoPub {
 				var more []report.Change
 				more, err = healHostKey(ctx, env, k, hostname, stamp, gid >= 0)
 				c = append(c, more...)
@@ -117,11 +116,11 @@ func pubMatches(r *root.Root, key string, pub ssh.PublicKey) bool {
 	return err == nil && bytes.Equal(have.Marshal(), pub.Marshal())
 }
 
-// healHostKey does what ensureHostKeys says for one key.
-func healHostKey(ctx context.Context, env *steps.Env, k steps.HostKey, hostname, stamp string, sshKeys bool) ([]report.Change, error) {
+// healHostKey does what HealHostKeys says for one key.
+func healHostKey(ctx context.Context, env *Env, k HostKey, hostname, stamp string, sshKeys bool) ([]report.Change, error) {
 	pub := k.Path + ".pub"
 	switch k.State {
-	case steps.KeyNoPub:
+	case KeyNoPub:
 		// A wrong .pub is only a public key: removed, not kept (a directory
 		// there cannot be, so it is moved aside).
 		var changes []report.Change
@@ -138,13 +137,13 @@ func healHostKey(ctx context.Context, env *steps.Env, k steps.HostKey, hostname,
 		}
 		return append(changes, report.Change{Kind: "write", Path: pub,
 			Summary: k.Type + " host key's public half written from the private key: " + ssh.FingerprintSHA256(k.Pub)}), nil
-	case steps.KeyTooOpen:
+	case KeyTooOpen:
 		cmds, err := keyPermissions(ctx, env, k.Path, sshKeys)
 		return changesOf(cmds, k.Path, k.Type+" host key: "+k.Why+", now only root may read it"), err
 	}
 	var changes []report.Change
-	if k.State == steps.KeyBroken {
-		logf(env, "  %s: %s; moving it aside and making a new one", k.Path, k.Why)
+	if k.State == KeyBroken {
+		env.logf("  %s: %s; moving it aside and making a new one", k.Path, k.Why)
 		c, err := moveAside(env, k.Path, stamp, k.Why)
 		if err != nil {
 			return nil, err
@@ -180,7 +179,7 @@ func healHostKey(ctx context.Context, env *steps.Env, k steps.HostKey, hostname,
 
 // readsWithSSHKeygen asks the target's ssh-keygen for the public half of a
 // key x/crypto/ssh could not read; ok only when it is a key of k's type.
-func readsWithSSHKeygen(ctx context.Context, env *steps.Env, k steps.HostKey) (ssh.PublicKey, bool) {
+func readsWithSSHKeygen(ctx context.Context, env *Env, k HostKey) (ssh.PublicKey, bool) {
 	// -P "": host keys have no passphrase, and ssh-keygen must not prompt.
 	res, err := env.Run.Run(ctx, runner.Cmd{Name: "ssh-keygen", Args: []string{"-y", "-P", "", "-f", k.Path}})
 	if err != nil {
@@ -195,7 +194,7 @@ func readsWithSSHKeygen(ctx context.Context, env *steps.Env, k steps.HostKey) (s
 
 // keyPermissions gives a private host key the mode sshd wants, with the
 // target's chmod (and chgrp where the image has the ssh_keys group).
-func keyPermissions(ctx context.Context, env *steps.Env, key string, sshKeys bool) ([]runner.Cmd, error) {
+func keyPermissions(ctx context.Context, env *Env, key string, sshKeys bool) ([]runner.Cmd, error) {
 	cmds := []runner.Cmd{{Name: "chmod", Args: []string{"0600", key}}}
 	if sshKeys {
 		cmds = []runner.Cmd{{Name: "chgrp", Args: []string{"ssh_keys", key}}, {Name: "chmod", Args: []string{"0640", key}}}
@@ -218,7 +217,7 @@ func changesOf(cmds []runner.Cmd, p, summary string) []report.Change {
 
 // moveAside renames p to p.broken-<stamp> (a number added when that is
 // taken, as by a second heal in the same second).
-func moveAside(env *steps.Env, p, stamp, why string) (report.Change, error) {
+func moveAside(env *Env, p, stamp, why string) (report.Change, error) {
 	dst := p + ".broken-" + stamp
 	for i := 2; env.Root.Exists(dst); i++ {
 		dst = p + ".broken-" + stamp + "-" + strconv.Itoa(i)

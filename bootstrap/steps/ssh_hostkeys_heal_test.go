@@ -1,4 +1,4 @@
-package firstboot
+package steps
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,7 +19,6 @@ import (
 	"github.com/hardbake/hardbake/bootstrap/report"
 	"github.com/hardbake/hardbake/bootstrap/root"
 	"github.com/hardbake/hardbake/bootstrap/runner"
-	"github.com/hardbake/hardbake/bootstrap/steps"
 	"github.com/hardbake/hardbake/internal/testroot"
 )
 
@@ -95,7 +95,7 @@ func TestHostKeysTheImageHas(t *testing.T) {
 			ctx := context.Background()
 
 			// A failed bake restores the files; first boot is still tried.
-			if rep, err := steps.Run(ctx, env, steps.ModeBake, []steps.Step{steps.SSH{}}); err != nil {
+			if rep, err := Run(ctx, env, ModeBake, []Step{SSH{}}); err != nil {
 				t.Errorf("bake --only ssh: %v", err)
 			} else {
 				hostKeys := findCheck(t, rep, "ssh.host_keys")
@@ -110,7 +110,7 @@ func TestHostKeysTheImageHas(t *testing.T) {
 				t.Errorf("temporary host keys left behind: %v", left)
 			}
 
-			changes, err := ensureHostKeys(ctx, env, env.Profile.SSH.HostKeyTypes, "host1")
+			changes, err := HealHostKeys(ctx, env, env.Profile.SSH.HostKeyTypes, "host1")
 			if err != nil {
 				t.Fatalf("first boot's host keys: %v", err)
 			}
@@ -123,8 +123,8 @@ func TestHostKeysTheImageHas(t *testing.T) {
 			if !c.aside && len(aside) > 0 {
 				t.Errorf("nothing was broken, yet %v", aside)
 			}
-			sshdT(t, dir)
-			if again, err := ensureHostKeys(ctx, env, env.Profile.SSH.HostKeyTypes, "host1"); err != nil || len(again) > 0 {
+			bootSSHDTest(t, dir)
+			if again, err := HealHostKeys(ctx, env, env.Profile.SSH.HostKeyTypes, "host1"); err != nil || len(again) > 0 {
 				t.Errorf("a second first boot: %+v, %v", again, err)
 			}
 		})
@@ -146,7 +146,7 @@ func TestHostKeysTheImageHas(t *testing.T) {
 			noErr(t, os.WriteFile(group, append(orig, "ssh_keys:x:996:\n"...), 0o644))
 			env := debianEnv(t, dir)
 			env.Distro.Family = family
-			if _, err := ensureHostKeys(context.Background(), env, env.Profile.SSH.HostKeyTypes, "host1"); err != nil {
+			if _, err := HealHostKeys(context.Background(), env, env.Profile.SSH.HostKeyTypes, "host1"); err != nil {
 				t.Fatal(err)
 			}
 			fi, err := os.Stat(key)
@@ -158,20 +158,20 @@ func TestHostKeysTheImageHas(t *testing.T) {
 			if family == distro.Debian && (mode != 0o600 || gid != 0) {
 				t.Errorf("Debian: %s is %#o gid %d, want 0600 root:root", key, mode, gid)
 			}
-			if again, err := ensureHostKeys(context.Background(), env, env.Profile.SSH.HostKeyTypes, "host1"); err != nil || len(again) > 0 {
+			if again, err := HealHostKeys(context.Background(), env, env.Profile.SSH.HostKeyTypes, "host1"); err != nil || len(again) > 0 {
 				t.Errorf("a second first boot: %+v, %v", again, err)
 			}
 		})
 	}
 }
 
-func debianEnv(t *testing.T, dir string) *steps.Env {
+func debianEnv(t *testing.T, dir string) *Env {
 	t.Helper()
 	r, err := root.Dir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &steps.Env{Root: r, Run: runner.Exec{Chroot: dir}, Profile: profile.Default()}
+	env := &Env{Root: r, Run: runner.Exec{Chroot: dir}, Profile: profile.Default()}
 	if env.Distro, err = distro.Detect(r); err != nil {
 		t.Fatal(err)
 	}
@@ -217,14 +217,14 @@ func assertKeyPair(t *testing.T, key, typ string) {
 	}
 }
 
-// sshdT runs the root's own `sshd -t` as its boot would: the host keys on
+// bootSSHDTest runs the root's own `sshd -t` as its boot would: the host keys on
 // disk and nothing else.
-func sshdT(t *testing.T, dir string) {
+func bootSSHDTest(t *testing.T, dir string) {
 	t.Helper()
 	run := filepath.Join(dir, "run/sshd")
 	noErr(t, os.MkdirAll(run, 0o755))
 	defer os.Remove(run)
-	res, err := runner.Exec{Chroot: dir}.Run(context.Background(), runner.Cmd{Name: steps.SSHDBinary, Args: []string{"-t"}})
+	res, err := runner.Exec{Chroot: dir}.Run(context.Background(), runner.Cmd{Name: SSHDBinary, Args: []string{"-t"}})
 	if err != nil {
 		t.Fatalf("the root's sshd -t after first boot: %v %s", err, res.Stderr)
 	}
@@ -241,5 +241,14 @@ func noErr(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestHostKeyOrder(t *testing.T) {
+	if got := hostKeyOrder([]string{"rsa", "ecdsa", "ed25519"}); !slices.Equal(got, []string{"ed25519", "rsa", "ecdsa"}) {
+		t.Fatalf("%v", got)
+	}
+	if got := hostKeyOrder(nil); !slices.Equal(got, []string{"ed25519"}) {
+		t.Fatalf("%v", got)
 	}
 }
