@@ -251,12 +251,18 @@ func (r *Root) MkdirAll(p string, mode fs.FileMode, owner Owner) error {
 	return os.Lchown(host, owner.UID, owner.GID)
 }
 
+// removable resolves p for removal: the link itself when p is one, never
+// what it points to; a read-only root removes nothing.
+func (r *Root) removable(p string) (string, error) {
+	if !r.Writable() {
+		return "", ErrReadOnly
+	}
+	return r.resolve(clean(p), false)
+}
+
 // Remove deletes p (a file, symlink or empty directory); a missing file is not an error.
 func (r *Root) Remove(p string) error {
-	if !r.Writable() {
-		return ErrReadOnly
-	}
-	rp, err := r.resolve(clean(p), false)
+	rp, err := r.removable(p)
 	if err != nil {
 		return err
 	}
@@ -268,10 +274,7 @@ func (r *Root) Remove(p string) error {
 
 // RemoveAll deletes p and everything below it without following symlinks.
 func (r *Root) RemoveAll(p string) error {
-	if !r.Writable() {
-		return ErrReadOnly
-	}
-	rp, err := r.resolve(clean(p), false)
+	rp, err := r.removable(p)
 	if err != nil {
 		return err
 	}
