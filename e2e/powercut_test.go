@@ -33,22 +33,30 @@ type cutPoint struct {
 	name, console string
 }
 
-// cutPoints, latest first: the latest leaves the most work half done. The
-// lines are hardbake firstboot's progress lines and systemd's status line.
+// cutPoints, latest first: the latest leaves the most work half done.
+// hardbake's output reaches the console through journald, as
+// "[  71.19] hardbake[344]: host_keys:"; systemd's status line is cut to the
+// console's width ("Starting hardbake-firstboo… settings, ...").
 var cutPoints = []cutPoint{
-	// The account, her key, the sudo rule and sshd's settings are done;
-	// the host keys (most of first boot's time) come next.
-	{"hardbake firstboot starts on the host keys", "\nhost_keys:"},
+	// The account, her key, the sudo rule and sshd's settings are done
+	// (not yet synced: the sync comes before the marker); the host keys
+	// come next.
+	{"hardbake firstboot starts on the host keys", "]: host_keys:"},
+	// The account, her key and the sudo rule are done; sshd's settings
+	// come next.
+	{"hardbake firstboot starts on sshd's settings", "]: ssh:"},
 	// hardbake has read and validated the host data and starts applying it.
-	{"hardbake firstboot has read the host data", "firstboot: host data from"},
-	// systemd starts the unit: the process may not even have run yet.
-	{"systemd starts hardbake-firstboot.service", "Starting hardbake-firstboot.service"},
+	{"hardbake firstboot has read the host data", "]: firstboot: host data from"},
+	// systemd starts the unit (its first mention on the console): the
+	// process may not even have run yet.
+	{"systemd starts hardbake-firstboot.service", "hardbake-firstboo"},
 }
 
-// firstbootOver are console lines that say first boot is over: seen before
-// the cut point, the cut comes too late (and the harness need not wait for
-// a line that will not come).
-var firstbootOver = []string{"firstboot: done in", "Finished hardbake-firstboot.service", "Failed to start hardbake-firstboot.service"}
+// firstbootOver are console lines that say first boot is over (its last
+// line; the getty's prompt at the end of the boot, should it fail without
+// one): seen before the cut point, the cut comes too late, and the harness
+// need not wait for a line that will not come.
+var firstbootOver = []string{"]: firstboot: done in", "login:"}
 
 // Paths whose presence after the cut says how far first boot had come.
 var (
