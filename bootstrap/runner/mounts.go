@@ -8,8 +8,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Mounter is a Runner that can lend a chroot what package managers need and a
@@ -21,13 +24,59 @@ type Mounter interface {
 	WithSystem(ctx context.Context, fn func() error) error
 }
 
-// WithSystem implements Mounter. Mounts that already exist (a caller nesting
-// WithSystem, or an admin who mounted /proc in the image) are used as they
-// are and left alone; only what this call mounted is unmounted.
-func (e Exec) WithSystem(ctx context.Context, fn func() error) (err error) {
+// WithSystem implements Mounter. The mounts are made in a mount namespace
+// of their own, so that hardbake killed mid-way (SIGKILL, a power cut of the
+// build VM) leaves nothing mounted on the host: a /dev bound into an image
+// that is later removed with rm -rf would take the host's /dev with it.
+// fn runs on a goroutine locked to the thread that entered the namespace
+// (commands are forked from that thread and inherit it); the thread is
+// never unlocked, so it ends with the goroutine and the namespace with it.
+// Mounts that already exist (a caller nesting WithSystem, or an admin who
+// mounted /proc in the image) are used as they are and left alone; only
+// what this call mounted is unmounted.
+func (e Exec) WithSystem(ctx context.Context, fn func() error) error {
 	if e.Chroot == "" || e.Chroot == "/" {
 		return fn()
 	}
+	if inSession() {
+		return e.withMounts(fn) // nested: this thread has its namespace already
+	}
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if unix.Gettid() == unix.Getpid() {
+			// The main thread cannot end with this goroutine (the runtime
+			// keeps it), and the process's view of mounts is its view.
+			// Holding it here, the nested call's goroutine lands on
+			// another thread.
+			done <- e.WithSystem(ctx, fn)
+			runtime.UnlockOSThread()
+			return
+		}
+		if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+			done <- fmt.Errorf("a mount namespace for the package session: %w", err)
+			return
+		}
+		// Nothing mounted here may propagate back to the host's namespace.
+		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+			done <- fmt.Errorf("make the package session's mounts private: %w", err)
+			return
+		}
+		done <- e.withMounts(fn)
+	}()
+	return <-done
+}
+
+// inSession reports whether this thread is in a mount namespace other than
+// the process's: a WithSystem on it is nested in another.
+func inSession() bool {
+	thread, err1 := os.Readlink("/proc/thread-self/ns/mnt")
+	process, err2 := os.Readlink("/proc/self/ns/mnt")
+	return err1 == nil && err2 == nil && thread != process
+}
+
+// withMounts mounts what the chroot lacks, runs fn, and unmounts it again.
+func (e Exec) withMounts(fn func() error) (err error) {
 	var undo []func() error
 	defer func() {
 		for i := len(undo) - 1; i >= 0; i-- {
@@ -162,9 +211,11 @@ func resolveIn(chroot, p string) (string, error) {
 	return path.Clean(cur), nil
 }
 
-// mountPoints lists this process's mount points (/proc/self/mountinfo).
+// mountPoints lists the mount points this thread sees: a package session's
+// thread has a mount namespace of its own (/proc/self would be the main
+// thread's).
 func mountPoints() (map[string]bool, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	f, err := os.Open("/proc/thread-self/mountinfo")
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -30,6 +31,11 @@ func TestWithSystemUnmounts(t *testing.T) {
 				if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
 					t.Errorf("during: %v", err)
 				}
+			}
+			// The host's namespace (the process's main thread) sees none of
+			// them: a kill now leaves nothing mounted there.
+			if host, err := os.ReadFile("/proc/self/mountinfo"); err != nil || strings.Contains(string(host), dir) {
+				t.Errorf("the session's mounts are visible outside it (%v)", err)
 			}
 			if _, err := os.ReadFile(filepath.Join(dir, "etc/resolv.conf")); err != nil && link {
 				t.Errorf("resolv.conf through the link: %v", err)
