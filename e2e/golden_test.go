@@ -93,6 +93,22 @@ func goldenImage(tb testing.TB, repo, suite string) string {
 	if err := os.Rename(filepath.Join(work, "report.json"), filepath.Join(work, "image", "report.json")); err != nil {
 		tb.Fatal(err)
 	}
+	// The build took bin/ as it was when packer installed the plugin: when
+	// bin/ changed meanwhile (make build in the same tree), the image
+	// belongs to neither key and stays out of the cache.
+	if again, err := goldenDir(repo, base); err != nil || again != dir {
+		image, err := os.MkdirTemp("", "hardbake-golden-")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { os.RemoveAll(image) })
+		os.Remove(image)
+		if err := os.Rename(filepath.Join(work, "image"), image); err != nil {
+			tb.Fatal(err)
+		}
+		tb.Logf("golden image: bin/ changed during the build; %s is used once, not cached", image)
+		return image
+	}
 	os.RemoveAll(dir) // an incomplete leftover
 	if err := os.Rename(filepath.Join(work, "image"), dir); err != nil {
 		tb.Fatal(err)
@@ -102,17 +118,34 @@ func goldenImage(tb testing.TB, repo, suite string) string {
 	return dir
 }
 
-// storeGolden files the image TestPipeline just built (work/image and
-// work/report.json) in the cache by hard links: its boots use -snapshot
-// and the power cut boots a copy, so the files stay as built.
-func storeGolden(t *testing.T, repo, suite, work string) {
+// goldenCacheDir is where the golden image of the current bin/ goes, or ""
+// when that cannot be known.
+func goldenCacheDir(t *testing.T, repo, suite string) string {
 	base, err := baseimage.Build(suite, t.Logf)
 	if err != nil {
 		t.Logf("golden cache: %v", err)
-		return
+		return ""
 	}
 	dir, err := goldenDir(repo, base)
-	if err != nil || goldenComplete(dir) {
+	if err != nil {
+		t.Logf("golden cache: %v", err)
+		return ""
+	}
+	return dir
+}
+
+// storeGolden files the image TestPipeline just built (work/image and
+// work/report.json) in the cache by hard links: its boots use -snapshot
+// and the power cut boots a copy, so the files stay as built. before is
+// goldenCacheDir from before the build: when bin/ changed during the build
+// the image belongs to neither key and is not filed.
+func storeGolden(t *testing.T, repo, suite, work, before string) {
+	dir := goldenCacheDir(t, repo, suite)
+	if dir == "" || dir != before {
+		t.Logf("golden cache: bin/ changed during the build; this image is not filed")
+		return
+	}
+	if goldenComplete(dir) {
 		return
 	}
 	unlock := lockGolden(t, dir)

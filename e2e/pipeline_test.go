@@ -67,6 +67,7 @@ func testSuite(t *testing.T, suite string) {
 
 	// The one packer build of the suite.
 	start := time.Now()
+	cacheDir := goldenCacheDir(t, e.repo, suite)
 	built := check(t, "packer build of examples/packer/debian-12.pkr.hcl finishes after sealing", func(t *testing.T) {
 		cmd := exec.Command("bash", filepath.Join(e.repo, "scripts/pipeline.sh"), "build", e.work)
 		cmd.Dir = e.repo
@@ -99,7 +100,7 @@ func testSuite(t *testing.T, suite string) {
 	if !built {
 		t.Fatal("no image: the remaining checks need it")
 	}
-	storeGolden(t, e.repo, suite, e.work)
+	storeGolden(t, e.repo, suite, e.work, cacheDir)
 
 	check(t, "provisioner report_path: ok, every step ran", func(t *testing.T) {
 		data, err := os.ReadFile(filepath.Join(e.work, "report.json"))
