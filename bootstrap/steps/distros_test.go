@@ -435,3 +435,35 @@ func TestDnfAutomaticRebootOption(t *testing.T) {
 		})
 	}
 }
+
+// TestPolicyRCDLeftByAKilledRun: a policy-rc.d with hardbake's exact
+// content is one a killed run left: the next package session uses it and
+// removes it, so the image does not ship "exit 101". An admin's own
+// policy-rc.d stays as it is.
+func TestPolicyRCDLeftByAKilledRun(t *testing.T) {
+	for _, c := range []struct {
+		content string
+		stays   bool
+	}{{policyRCDContent, false}, {"#!/bin/sh\nexit 0\n", true}} {
+		env, _ := goldenEnv(t, "debian12", "", nil)
+		if err := env.Root.MkdirAll("/usr/sbin", 0o755, root.RootOwner); err != nil {
+			t.Fatal(err)
+		}
+		if err := env.Root.WriteFile(policyRCD, []byte(c.content), 0o755, root.RootOwner); err != nil {
+			t.Fatal(err)
+		}
+		err := withPackages(context.Background(), env, func() error {
+			if data, _ := env.Root.ReadFile(policyRCD); string(data) != c.content && c.stays || !c.stays && string(data) != policyRCDContent {
+				t.Errorf("during the session policy-rc.d is %q", data)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := env.Root.ReadFile(policyRCD)
+		if c.stays && string(data) != c.content || !c.stays && err == nil {
+			t.Errorf("after the session (stays %v): %q %v", c.stays, data, err)
+		}
+	}
+}

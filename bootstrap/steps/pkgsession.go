@@ -22,6 +22,16 @@ const (
 	policyRCDContent = "#!/bin/sh\n# Written by hardbake for the duration of a package install into an image.\nexit 101\n"
 )
 
+// ownPolicyRCD reports whether policy-rc.d is hardbake's to write and
+// remove: absent, or left by a run that was killed before it removed it (its
+// exact content). An admin's own policy-rc.d is left alone. Without the
+// second case an image whose bake was interrupted would ship "exit 101",
+// and no service would start on the machines made from it.
+func ownPolicyRCD(env *Env) bool {
+	data, err := env.Root.ReadFile(policyRCD)
+	return isNotExist(err) || (err == nil && string(data) == policyRCDContent)
+}
+
 // withPackages runs fn in a state where the package manager can work and
 // nothing else interferes, and undoes that state afterwards:
 //   - under --root: /proc, /sys, /dev and DNS lent to the chroot, and (where
@@ -33,7 +43,7 @@ func withPackages(ctx context.Context, env *Env, fn func() error) error {
 	if env.Live() {
 		restart := pauseTimers(ctx, env)
 		defer restart()
-	} else if env.Distro.Packages().ServicePolicy && !env.Root.Exists(policyRCD) {
+	} else if env.Distro.Packages().ServicePolicy && ownPolicyRCD(env) {
 		if err := env.Root.WriteFile(policyRCD, []byte(policyRCDContent), 0o755, root.RootOwner); err != nil {
 			return err
 		}
