@@ -237,13 +237,18 @@ func hostnameOps(r *root.Root, live bool) []sealOp {
 	if name == "" || name == UnnamedHost {
 		return nil
 	}
-	ops := []sealOp{{Kind: "write", Path: "/etc/hostname", Data: []byte(UnnamedHost + "\n"),
-		Why: "host name " + UnnamedHost + " instead of the build machine's " + name + ": each machine is named at first boot"}}
+	// /etc/hosts first: a run killed between the two files finds the old
+	// name in /etc/hostname again and finishes; the other order would leave
+	// the build machine's 127.0.1.1 line for good (the rerun sees the host
+	// already unnamed and stops here).
+	var ops []sealOp
 	if hosts, err := r.ReadFile("/etc/hosts"); err == nil {
 		if text, ok := hostsWithoutName(string(hosts), name); ok {
 			ops = append(ops, sealOp{Kind: "write", Path: "/etc/hosts", Data: []byte(text), Why: "drop the build machine's 127.0.1.1 " + name + " line"})
 		}
 	}
+	ops = append(ops, sealOp{Kind: "write", Path: "/etc/hostname", Data: []byte(UnnamedHost + "\n"),
+		Why: "host name " + UnnamedHost + " instead of the build machine's " + name + ": each machine is named at first boot"})
 	if live {
 		ops = append(ops, sealOp{Kind: "sethostname", Data: []byte(UnnamedHost), Why: "running host name " + UnnamedHost + " until shutdown, as /etc/hostname says"})
 	}
