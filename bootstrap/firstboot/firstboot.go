@@ -79,6 +79,13 @@ func Run(ctx context.Context, o Options) (*report.Report, error) {
 		var m MarkerData
 		json.Unmarshal(data, &m)
 		logf(env, "firstboot: already done at %s (from %s); nothing to do", m.Time, m.Source)
+		if m.Kind == "file" && env.Root.Writable() {
+			// A run cut off between its marker and removing the host data
+			// file it consumed left the file behind.
+			if err := env.Root.Remove(host.File); err != nil {
+				return finish(err)
+			}
+		}
 		return finish(nil)
 	}
 	found, findErr := host.Find(o.Sources, &host.Target{Root: env.Root, Distro: env.Distro})
@@ -173,20 +180,16 @@ func Run(ctx context.Context, o Options) (*report.Report, error) {
 	return finish(nil)
 }
 
-// writeMarker consumes the host data: the file goes first, the marker last.
-// A power cut between them leaves a fully configured host whose next boot
-// finds no data and only re-checks host keys.
+// writeMarker writes the marker, then removes the host data file it
+// consumed. In that order: without the file and without the marker, the next
+// boot would be a run with no host data, which puts sshd back to the
+// profile's port and address family. A run that finds the marker removes a
+// host data file a cut-off run left (Run).
 func writeMarker(env *steps.Env, found *host.Found, version string) (report.Step, error) {
 	st := report.Step{Name: "marker"}
 	fail := func(err error) (report.Step, error) {
 		st.Error = err.Error()
 		return st, err
-	}
-	if found.HostPath != "" {
-		if err := removeDurably(found.HostPath); err != nil {
-			return fail(err)
-		}
-		st.Changes = append(st.Changes, report.Change{Kind: "remove", Path: found.Source, Summary: "host data consumed"})
 	}
 	h := found.Host
 	m := MarkerData{Version: version, Time: time.Now().UTC().Format(time.RFC3339), Kind: found.Kind, Source: found.Source, Consumed: true, User: h.User.Name, Keys: h.Fingerprints()}
@@ -203,6 +206,12 @@ func writeMarker(env *steps.Env, found *host.Found, version string) (report.Step
 		return fail(err)
 	}
 	st.Changes = append(st.Changes, report.Change{Kind: "write", Path: Marker, Summary: "first boot done; source " + found.Source})
+	if found.HostPath != "" {
+		if err := removeDurably(found.HostPath); err != nil {
+			return fail(err)
+		}
+		st.Changes = append(st.Changes, report.Change{Kind: "remove", Path: found.Source, Summary: "host data consumed"})
+	}
 	return st, nil
 }
 
