@@ -30,7 +30,9 @@ import (
 // tries `ssh ... sudo -n true` with the real OpenSSH client every 200 ms
 // from power-on (QEMU's start), so a number is at most one attempt late.
 // It reports each boot, the medians as metrics, and for the first boot of
-// each image where the boot's time goes (systemd-analyze).
+// each image where the boot's time goes (systemd-analyze). Its lines go to
+// stdout as they come (benchLog): `go test` keeps only ten lines of a
+// benchmark's b.Log output.
 //
 // It needs HARDBAKE_E2E=1 and root (`make bench` sets it), and a golden
 // image: $HARDBAKE_BENCH_GOLDEN, or the one TestPipeline filed in the cache
@@ -64,7 +66,7 @@ func BenchmarkBootToSudo(b *testing.B) {
 	if rep, err := os.ReadFile(filepath.Join(golden, "report.json")); err == nil {
 		var r struct{ Version string }
 		json.Unmarshal(rep, &r)
-		b.Logf("golden image %s: baked by hardbake %s", golden, r.Version)
+		benchLog("golden image %s: baked by hardbake %s", golden, r.Version)
 	}
 	base, err := baseimage.Build(suite, b.Logf)
 	if err != nil {
@@ -114,16 +116,21 @@ func BenchmarkBootToSudo(b *testing.B) {
 		for _, d := range took[img.name] {
 			each = append(each, d.Round(10*time.Millisecond).String())
 		}
-		b.Logf("number: power-on to alice's `ssh ... sudo -n true`, %s image (%s): median %s of %d boots: %s",
+		benchLog("number: power-on to alice's `ssh ... sudo -n true`, %s image (%s): median %s of %d boots: %s",
 			img.name, suite, med[img.name].Round(10*time.Millisecond), len(took[img.name]), strings.Join(each, " "))
 		b.ReportMetric(med[img.name].Seconds(), img.name+"-median-s")
 	}
 	b.ReportMetric(0, "ns/op") // one op is all the boots: its time says nothing
-	b.Logf("number: golden/base median boot to sudo: %.3f", med["golden"].Seconds()/med["base"].Seconds())
+	benchLog("number: golden/base median boot to sudo: %.3f", med["golden"].Seconds()/med["base"].Seconds())
 	if med["golden"] > med["base"] {
 		b.Errorf("the golden image reached alice's sudo later than the base image: median %s against %s (where the time goes: systemd-analyze above)",
 			med["golden"].Round(10*time.Millisecond), med["base"].Round(10*time.Millisecond))
 	}
+}
+
+// benchLog prints a line of the benchmark's log on stdout at once.
+func benchLog(format string, args ...any) {
+	fmt.Printf("bench: "+format+"\n", args...)
 }
 
 // baseUserData is cloud-init user-data giving the base image what the
@@ -178,19 +185,19 @@ func (img benchImage) bootToSudo(b *testing.B, key, work string, n int, describe
 		// power-on, however long this one took.
 		time.Sleep(time.Until(start.Add(time.Since(start).Truncate(sshPoll) + sshPoll)))
 	}
-	b.Logf("%s boot %d: power-on to alice's sudo -n true over ssh: %s (%d attempts)", img.name, n, took.Round(10*time.Millisecond), attempts)
+	benchLog("%s boot %d: power-on to alice's sudo -n true over ssh: %s (%d attempts)", img.name, n, took.Round(10*time.Millisecond), attempts)
 	if describe {
 		run := func(cmd string) (string, error) { return openssh(key, v.SSHPort, "alice", nil, cmd) }
 		out, _ := run("timeout 300 systemctl is-system-running --wait; systemd-analyze time; " +
 			"systemd-analyze blame --no-pager | head -n 15; systemd-analyze critical-chain --no-pager ssh.service")
-		b.Logf("%s boot %d: where the boot's time goes:\n%s", img.name, n, out)
+		benchLog("%s boot %d: where the boot's time goes:\n%s", img.name, n, out)
 		if img.name == "golden" {
 			if fb, err := firstbootUnit(run); err == nil {
-				b.Logf("golden boot %d: hardbake-firstboot.service: %s", n, fb)
+				benchLog("golden boot %d: hardbake-firstboot.service: %s", n, fb)
 			}
 		} else {
 			ci, _ := run("sudo -n cloud-init analyze blame 2>/dev/null | head -n 12")
-			b.Logf("base boot %d: cloud-init analyze blame:\n%s", n, ci)
+			benchLog("base boot %d: cloud-init analyze blame:\n%s", n, ci)
 		}
 	}
 	return took
