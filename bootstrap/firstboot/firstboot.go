@@ -54,8 +54,8 @@ type MarkerData struct {
 }
 
 // Run applies the first host data found, one step after the other:
-// account, authorized keys, sudo rule, sshd settings (validated by the
-// target's sshd), host keys, host name, and the marker last. A step that
+// account, authorized keys, sudo rule, host keys, sshd settings (validated
+// by the target's sshd), host name, and the marker last. A step that
 // fails stops the run before the marker, so the next boot does it again.
 // Without any host data it only makes sure host keys exist and warns, and
 // writes no marker, so that host data arriving later (cloud-init
@@ -141,6 +141,19 @@ func Run(ctx context.Context, o Options) (*report.Report, error) {
 			return finish(err)
 		}
 	}
+	// Host keys before the sshd settings: their validation then judges the
+	// files with the keys sshd will load, and where sshd already runs (host
+	// data that came later) its reload works; Debian's SysV script checks
+	// the configuration, keys included, before it restarts sshd.
+	hostname := ""
+	if h != nil {
+		hostname = h.Hostname
+	}
+	if err := do("host_keys", func() ([]report.Change, error) {
+		return steps.HealHostKeys(ctx, env, env.Profile.SSH.HostKeyTypes, hostname)
+	}); err != nil {
+		return finish(err)
+	}
 	if err := doStep(func() (*report.Step, error) { return applySSH(ctx, env, h) }); err != nil {
 		return finish(err)
 	}
@@ -152,15 +165,6 @@ func Run(ctx context.Context, o Options) (*report.Report, error) {
 				return finish(err)
 			}
 		}
-	}
-	hostname := ""
-	if h != nil {
-		hostname = h.Hostname
-	}
-	if err := do("host_keys", func() ([]report.Change, error) {
-		return steps.HealHostKeys(ctx, env, env.Profile.SSH.HostKeyTypes, hostname)
-	}); err != nil {
-		return finish(err)
 	}
 	if hostname != "" {
 		if err := do("hostname", func() ([]report.Change, error) { return steps.SetHostname(ctx, env, hostname) }); err != nil {
