@@ -109,7 +109,7 @@ func Execute(ctx context.Context, env *Env, actions []Action) ([]report.Change, 
 			if err := env.Root.WriteFile(a.Path, a.Data, a.Mode, a.Owner); err != nil {
 				return fail(err)
 			}
-			env.sshdModel().forgetEffective()
+			env.sshdModel().wrote(a.Path)
 			env.logf("  wrote %s", a.Path)
 		case "remove":
 			if err := snap.Save(a.Path); err != nil {
@@ -118,7 +118,7 @@ func Execute(ctx context.Context, env *Env, actions []Action) ([]report.Change, 
 			if err := env.Root.Remove(a.Path); err != nil {
 				return fail(err)
 			}
-			env.sshdModel().forgetEffective()
+			env.sshdModel().wrote(a.Path)
 			env.logf("  removed %s", a.Path)
 		case "run":
 			env.logf("  running %s", a.Cmd)

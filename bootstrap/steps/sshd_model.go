@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"strings"
 
 	"github.com/hardbake/hardbake/bootstrap/sshcrypto"
 	"github.com/hardbake/hardbake/bootstrap/sshdconfig"
@@ -14,8 +15,8 @@ import (
 //   - which algorithms it accepts of those the profile chooses: one
 //     `sshd -t -o Keyword=list` (more only when it refuses a name);
 //   - what it makes of the configuration on disk: `sshd -T`. Writing a file
-//     forgets this answer (Execute), and the ssh step's validation of the
-//     files it wrote gives the new one.
+//     under /etc/ssh forgets this answer (Execute), and the ssh step's
+//     validation of the files it wrote gives the new one.
 //
 // Every copy of an Env made after StartRun shares the model (first boot
 // copies the Env to give the ssh step the host's port; the crypto choice
@@ -55,8 +56,16 @@ func (e *Env) sshdModel() *SSHDModel {
 	return e.sshd
 }
 
-// forgetEffective drops the `sshd -T` answer: a file changed.
+// forgetEffective drops the `sshd -T` answer.
 func (m *SSHDModel) forgetEffective() { m.effective = nil }
+
+// wrote is told of every file Execute writes or removes: one under /etc/ssh
+// (the configuration, its drop-ins, host keys) makes sshd's answer old.
+func (m *SSHDModel) wrote(p string) {
+	if strings.HasPrefix(p, "/etc/ssh/") {
+		m.forgetEffective()
+	}
+}
 
 // sshdVersion is the target's OpenSSH version: `sshd -V` where the target's
 // sshd can run, the package database otherwise. When neither answers, the
