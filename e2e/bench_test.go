@@ -29,6 +29,11 @@ import (
 // (default 3), one VM at a time, each boot fresh (-snapshot). The harness
 // tries `ssh ... sudo -n true` with the real OpenSSH client every 200 ms
 // from power-on (QEMU's start), so a number is at most one attempt late.
+// Under TCG on a shared machine one image's boots swing with the host's
+// load (from 32 s to 101 s for the same golden image in one run): compare
+// the two medians of one run, whose boots alternate, never numbers of
+// different runs.
+//
 // It reports each boot, the medians as metrics, and for the first boot of
 // each image where the boot's time goes (systemd-analyze). Its lines go to
 // stdout as they come (benchLog): `go test` keeps only ten lines of a
