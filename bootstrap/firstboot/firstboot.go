@@ -154,6 +154,11 @@ func Run(ctx context.Context, o Options) (*report.Report, error) {
 	}); err != nil {
 		return finish(err)
 	}
+	if env.Root.Exists(ProfileFile) {
+		// A baked image: its algorithms stay as the bake chose them for
+		// this sshd (no sshd -V, no probe); sshd -T judges the result.
+		env.KeepBakedCrypto()
+	}
 	if err := doStep(func() (*report.Step, error) { return applySSH(ctx, env, h) }); err != nil {
 		return finish(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/hardbake/hardbake/bootstrap/profile"
 	"github.com/hardbake/hardbake/bootstrap/report"
 	"github.com/hardbake/hardbake/bootstrap/runner"
+	"github.com/hardbake/hardbake/bootstrap/sshcrypto"
 	"github.com/hardbake/hardbake/bootstrap/sshdconfig"
 )
 
@@ -331,7 +332,7 @@ func (s SSH) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 		w := strings.ToLower(want[k])
 		c := check("ssh."+k, w, g)
 		c.Detail = source
-		if crypto.Source != "" && strings.Contains(w, ",") {
+		if crypto.Version != (sshcrypto.Version{}) && strings.Contains(w, ",") {
 			c.Detail += "; chosen for OpenSSH " + crypto.Version.String() + " (" + crypto.Source + ")"
 		}
 		c.Refs = sshRefs[k]

@@ -88,6 +88,33 @@ func sshdVersion(ctx context.Context, env *Env) (sshcrypto.Version, string, bool
 	return m.version.v, m.version.source, m.version.ok
 }
 
+// KeepBakedCrypto makes the run's choice of algorithms the one the image's
+// files already hold, without asking sshd: first boot changes only the
+// host's port and address family, and the bake chose these lists for this
+// image's sshd and had them accepted. The ssh step's one `sshd -T` still
+// judges the result. False (and nothing changes) when the files cannot be
+// read or the profile has crypto off.
+func (e *Env) KeepBakedCrypto() bool {
+	if p := e.Profile.SSH.Crypto; p == sshcrypto.Off || p == "" {
+		return false
+	}
+	eff, err := sshdconfig.Load(e.Root, SSHDConfig)
+	if err != nil {
+		return false
+	}
+	c := sshCrypto{Source: "as baked", Lists: sshcrypto.Lists{}}
+	for _, kind := range sshcrypto.KindOrder {
+		if v, ok := eff.Get(strings.ToLower(kind)); ok && len(v.Args) > 0 {
+			c.Lists[kind] = strings.Split(v.Args[0], ",")
+		}
+	}
+	if len(c.Lists) == 0 {
+		c.Skipped = "the baked configuration sets no algorithms"
+	}
+	e.sshdModel().crypto = &cryptoAnswer{c: c}
+	return true
+}
+
 // cryptoFor is the run's choice of algorithms (chooseCrypto), made once.
 func cryptoFor(ctx context.Context, env *Env) (sshCrypto, error) {
 	m := env.sshdModel()

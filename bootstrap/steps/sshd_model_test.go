@@ -4,12 +4,15 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hardbake/hardbake/bootstrap/distro"
 	"github.com/hardbake/hardbake/bootstrap/profile"
 	"github.com/hardbake/hardbake/bootstrap/root"
 	"github.com/hardbake/hardbake/bootstrap/runner"
+	"github.com/hardbake/hardbake/bootstrap/sshcrypto"
 	"github.com/hardbake/hardbake/internal/testroot"
 )
 
@@ -95,4 +98,60 @@ func equalCounts(a, b map[string]int) bool {
 		}
 	}
 	return true
+}
+
+// TestKeepBakedCrypto: first boot on a baked root keeps the algorithm lines
+// the bake chose, without sshd -V or a probe: applying a new port runs sshd
+// once (-T), and the drop-in's algorithm lines are the baked ones.
+func TestKeepBakedCrypto(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real Debian root: not in -short")
+	}
+	dir := testroot.Debian(t, "bookworm")
+	r, err := root.Dir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := distro.Detect(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	env := &Env{Root: r, Run: runner.Exec{Chroot: dir}, Distro: d, Profile: profile.Default()}
+	if _, err := Run(ctx, env, ModeBake, []Step{SSH{}}); err != nil {
+		t.Fatal(err)
+	}
+	baked, err := r.ReadFile(SSHDropIn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := &countingRunner{Runner: runner.Exec{Chroot: dir}, sshd: map[string]int{}}
+	p := profile.Default()
+	p.SSH.Ports = []int{2222}
+	boot := &Env{Root: r, Run: count, Distro: d, Profile: p}
+	boot.StartRun()
+	if !boot.KeepBakedCrypto() {
+		t.Fatal("no baked algorithms found")
+	}
+	if _, err := (SSH{}).Apply(ctx, boot); err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]int{"-T": 1}; !equalCounts(count.sshd, want) {
+		t.Errorf("first boot's ssh step ran sshd %v, want %v", count.sshd, want)
+	}
+	now, _ := r.ReadFile(SSHDropIn)
+	algorithms := func(text []byte) (out []string) {
+		for _, l := range strings.Split(string(text), "\n") {
+			if k, _, _ := strings.Cut(l, " "); slices.Contains(sshcrypto.KindOrder, k) {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	if a, b := algorithms(baked), algorithms(now); len(a) != 4 || !slices.Equal(a, b) {
+		t.Errorf("algorithm lines baked %q, after first boot %q", a, b)
+	}
+	if !strings.Contains(string(now), "\nPort 2222\n") {
+		t.Errorf("the new port is not there:\n%s", now)
+	}
 }
