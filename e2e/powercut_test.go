@@ -38,13 +38,13 @@ type cutPoint struct {
 // "[  71.19] hardbake[344]: host_keys:"; systemd's status line is cut to the
 // console's width ("Starting hardbake-firstboo… settings, ...").
 var cutPoints = []cutPoint{
-	// The account, her key, the sudo rule and sshd's settings are done
-	// (not yet synced: the sync comes before the marker); the host keys
-	// come next.
-	{"hardbake firstboot starts on the host keys", "]: host_keys:"},
-	// The account, her key and the sudo rule are done; sshd's settings
-	// come next.
+	// The account, her key, the sudo rule and the host keys are done (not
+	// yet synced: the sync comes before the marker); sshd's settings come
+	// next.
 	{"hardbake firstboot starts on sshd's settings", "]: ssh:"},
+	// The account, her key and the sudo rule are done; the host keys (most
+	// of first boot's time) come next.
+	{"hardbake firstboot starts on the host keys", "]: host_keys:"},
 	// hardbake has read and validated the host data and starts applying it.
 	{"hardbake firstboot has read the host data", "]: firstboot: host data from"},
 	// systemd starts the unit (its first mention on the console): the
