@@ -8,9 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hardbake/hardbake/bootstrap/distro"
 	"github.com/hardbake/hardbake/bootstrap/profile"
-	"github.com/hardbake/hardbake/bootstrap/root"
 	"github.com/hardbake/hardbake/bootstrap/runner"
 	"github.com/hardbake/hardbake/bootstrap/sshcrypto"
 	"github.com/hardbake/hardbake/internal/testroot"
@@ -44,14 +42,7 @@ func TestOneSSHDModelPerRun(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "etc/ssh/sshd_config.d/50-cloud-init.conf"), []byte("PasswordAuthentication yes\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r, err := root.Dir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := distro.Detect(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, d := testroot.Open(t, dir)
 	count := &countingRunner{Runner: runner.Exec{Chroot: dir}, sshd: map[string]int{}}
 	env := &Env{Root: r, Run: count, Distro: d, Profile: profile.Default()}
 	ctx := context.Background()
@@ -108,14 +99,7 @@ func TestKeepBakedCrypto(t *testing.T) {
 		t.Skip("real Debian root: not in -short")
 	}
 	dir := testroot.Debian(t, "bookworm")
-	r, err := root.Dir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := distro.Detect(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, d := testroot.Open(t, dir)
 	ctx := context.Background()
 	env := &Env{Root: r, Run: runner.Exec{Chroot: dir}, Distro: d, Profile: profile.Default()}
 	if _, err := Run(ctx, env, ModeBake, []Step{SSH{}}); err != nil {
