@@ -21,8 +21,16 @@ type Profile struct {
 	SSH      SSH      `yaml:"ssh"`
 	Updates  Updates  `yaml:"updates"`
 	Services Services `yaml:"services"`
+	Kernel   Kernel   `yaml:"kernel"`
+	Accounts Accounts `yaml:"accounts"`
+	Logging  Logging  `yaml:"logging"`
+	Mounts   Mounts   `yaml:"mounts"`
+	Files    Files    `yaml:"files"`
+	TimeSync TimeSync `yaml:"timesync"`
+	MAC      MAC      `yaml:"mac"`
 	Fail2ban Fail2ban `yaml:"fail2ban"`
 	Firewall Firewall `yaml:"firewall"`
+	Audit    Audit    `yaml:"audit"`
 	Seal     Seal     `yaml:"seal"`
 }
 

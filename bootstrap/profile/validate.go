@@ -38,8 +38,16 @@ func (v *validator) profile(p *Profile) {
 	v.ssh(&p.SSH)
 	v.updates(&p.Updates)
 	v.services(&p.Services)
+	v.kernel(&p.Kernel)
+	v.accounts(&p.Accounts)
+	v.logging(&p.Logging)
+	v.mounts(&p.Mounts)
+	v.files(&p.Files)
+	v.timesync(&p.TimeSync)
+	v.mac(&p.MAC)
 	v.fail2ban(&p.Fail2ban)
 	v.firewall(&p.Firewall)
+	v.audit(&p.Audit)
 	v.seal(&p.Seal)
 }
 
