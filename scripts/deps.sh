@@ -22,6 +22,8 @@ declare -A need=(
   [debugfs]=e2fsprogs
   [cloud-localds]=cloud-image-utils
   [ssh-audit]=ssh-audit
+  [oscap]=openscap-scanner
+  [oscap-chroot]=openscap-utils
 )
 missing=()
 for cmd in "${!need[@]}"; do
