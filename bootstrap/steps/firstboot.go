@@ -41,7 +41,9 @@ type Firstboot struct{}
 // Name implements Step.
 func (Firstboot) Name() string { return "firstboot" }
 
-// firstbootUnitText is the unit. Ordering, and why:
+// FirstbootUnitText is the unit that runs `binary firstboot`; writer names
+// who installed it ("hardbake bake" in images; the native packages pass
+// theirs and /usr/bin/hardbake). Ordering, and why:
 //   - DefaultDependencies=no + After=local-fs.target: it needs only writable
 //     local file systems (useradd, ssh-keygen), not sysinit.target, so it can
 //     run before units that are themselves before sysinit.target.
@@ -58,9 +60,9 @@ func (Firstboot) Name() string { return "firstboot" }
 //     sshd-keygen@TYPE.service), so our key types win.
 //   - It never waits on a job of a later unit (see bootstrap/firstboot
 //     applyStep), so it cannot deadlock the boot.
-func firstbootUnitText() string {
-	return `# Written by hardbake bake: applies this machine's host data once, before sshd
-# starts (see /usr/local/sbin/hardbake firstboot -h). Runs until host data was
+func FirstbootUnitText(binary, writer string) string {
+	return `# Written by ` + writer + `: applies this machine's host data once, before sshd
+# starts (see ` + binary + ` firstboot -h). Runs until host data was
 # applied; /var/lib/hardbake/firstboot.done records that.
 [Unit]
 Description=hardbake first boot: admin user, SSH keys and settings, host keys, host name
@@ -75,7 +77,7 @@ Before=sshd-keygen.service sshd-keygen.target sshd-keygen@ed25519.service sshd-k
 [Service]
 Type=oneshot
 RemainAfterExit=yes
-ExecStart=` + FirstbootBinary + ` firstboot
+ExecStart=` + binary + ` firstboot
 StandardOutput=journal+console
 StandardError=journal+console
 TimeoutStartSec=10min
@@ -127,7 +129,7 @@ func (f Firstboot) plan(ctx context.Context, env *Env) ([]Action, []byte, error)
 		when                bool
 	}{
 		{BakedProfile, string(prof), "the baked profile, for first boot", true},
-		{FirstbootUnit, firstbootUnitText(), "first-boot unit", env.Distro.ServiceManager == distro.Systemd},
+		{FirstbootUnit, FirstbootUnitText(FirstbootBinary, "hardbake bake"), "first-boot unit", env.Distro.ServiceManager == distro.Systemd},
 		{CloudInitFirstboot, cloudInitFirstbootText(env.Profile.SSH.HostKeyTypes), "keep cloud-init from replacing the host keys", env.Root.Exists("/etc/cloud/cloud.cfg.d")},
 	}
 	for _, w := range writes {
@@ -214,7 +216,7 @@ func (f Firstboot) Check(ctx context.Context, env *Env) ([]report.Check, error) 
 	switch {
 	case err != nil:
 		state = "missing"
-	case string(unit) != firstbootUnitText():
+	case string(unit) != FirstbootUnitText(FirstbootBinary, "hardbake bake"):
 		state = "differs from this hardbake's"
 	}
 	return append(checks,

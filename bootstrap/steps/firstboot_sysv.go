@@ -14,7 +14,9 @@ const (
 	FirstbootInitScript = "/etc/init.d/" + FirstbootInitName
 )
 
-func firstbootInitScriptText() string {
+// FirstbootInitScriptText is the init script that runs `binary firstboot`;
+// writer names who installed it (see FirstbootUnitText).
+func FirstbootInitScriptText(binary, writer string) string {
 	return `#!/bin/sh
 ### BEGIN INIT INFO
 # Provides:          ` + FirstbootInitName + `
@@ -25,15 +27,15 @@ func firstbootInitScriptText() string {
 # Default-Stop:
 # Short-Description: hardbake first boot: admin user, SSH keys and settings
 # Description:       Applies this machine's host data once, before sshd
-#                    starts (see ` + FirstbootBinary + ` firstboot -h).
+#                    starts (see ` + binary + ` firstboot -h).
 ### END INIT INFO
-# Written by hardbake bake. Runs until host data was applied;
+# Written by ` + writer + `. Runs until host data was applied;
 # ` + FirstbootMarker + ` records that.
 
 case "$1" in
 start)
 	[ -e ` + FirstbootMarker + ` ] && exit 0
-	exec ` + FirstbootBinary + ` firstboot
+	exec ` + binary + ` firstboot
 	;;
 stop|restart|force-reload|status)
 	exit 0
@@ -48,13 +50,13 @@ esac
 
 // firstbootSysVActions installs and enables the init script.
 func firstbootSysVActions(env *Env) ([]Action, error) {
-	return initScriptActions(env, FirstbootInitName, firstbootInitScriptText(),
+	return initScriptActions(env, FirstbootInitName, FirstbootInitScriptText(FirstbootBinary, "hardbake bake"),
 		"first-boot init script (SysV), before ssh", "run hardbake firstboot at boot (insserv orders it before ssh)")
 }
 
 func firstbootSysVChecks(env *Env) []report.Check {
 	return []report.Check{
-		initScriptCheck(env, "firstboot.init_script", FirstbootInitName, firstbootInitScriptText()),
+		initScriptCheck(env, "firstboot.init_script", FirstbootInitName, FirstbootInitScriptText(FirstbootBinary, "hardbake bake")),
 		check("firstboot.enabled", "enabled", enabledWord(unitEnabled(env, FirstbootUnitName))),
 	}
 }
