@@ -27,6 +27,7 @@ Usage:
   hardbake bake    [--root DIR] [--profile FILE] [--only STEP,..] [--skip STEP,..] [--dry-run] [--force] [--seal] [--json] [--report FILE]
   hardbake plan    [same flags as bake]   what bake would change (file diffs, commands); changes nothing
   hardbake audit   [--root DIR] [--profile FILE] [--only STEP,..] [--skip STEP,..] [--json] [--report FILE]
+                   [--format text|json|prometheus|junit] [-o FILE]   (-o: the document to FILE, replaced atomically)
   hardbake seal    [--root DIR] [--profile FILE] [--json] [--report FILE]   only the seal step (images)
   hardbake seed    --host FILE [--user-data FILE] [--meta-data FILE] [--network-config FILE] [--instance-id ID] [--hostname NAME] [--format iso|vfat] -o FILE
                    a NoCloud seed image (cidata) carrying the per-host data for cloud-init and firstboot

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hardbake/hardbake/bootstrap"
 	"github.com/hardbake/hardbake/bootstrap/distro"
@@ -27,6 +28,8 @@ type stepFlags struct {
 	only, skip                listFlag
 	dryRun, json, force       bool
 	seal, audit               bool
+	// format and output: audit's --format and -o (see format.go).
+	format, output string
 	// image and partition: `audit --image` (see image.go).
 	image     string
 	partition int
@@ -34,7 +37,7 @@ type stepFlags struct {
 }
 
 func parseStepFlags(mode steps.Mode, args []string, stderr io.Writer) (*stepFlags, error) {
-	f := &stepFlags{}
+	f := &stepFlags{format: "text"}
 	fs := flag.NewFlagSet("hardbake "+string(mode), flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.root, "root", "/", "harden the system mounted at `DIR` (a chroot or image) instead of this one; commands run via chroot, nothing is started")
@@ -47,6 +50,8 @@ func parseStepFlags(mode steps.Mode, args []string, stderr io.Writer) (*stepFlag
 	if mode == steps.ModeAudit {
 		fs.StringVar(&f.image, "image", "", "audit the raw disk image `FILE` offline and read-only (GPT, MBR or a bare ext4 filesystem; includes seal)")
 		fs.IntVar(&f.partition, "partition", 0, "with --image: the root filesystem's partition `N` (default: the one holding /etc/os-release)")
+		fs.StringVar(&f.format, "format", "text", "output `FORMAT`: "+strings.Join(auditFormats, ", ")+" (prometheus: for node_exporter's textfile collector; junit: for CI)")
+		fs.StringVar(&f.output, "o", "", "write the --format document to `FILE` (replaced atomically) instead of stdout")
 	}
 	if mode != steps.ModeAudit {
 		fs.BoolVar(&f.seal, "seal", false, "seal the image at the end (remove host keys, empty machine-id, clear logs); images only")
@@ -61,6 +66,9 @@ func parseStepFlags(mode steps.Mode, args []string, stderr io.Writer) (*stepFlag
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("%w: unexpected argument %q", bootstrap.ErrInvalid, fs.Arg(0))
+	}
+	if err := f.checkFormat(); err != nil {
+		return nil, err
 	}
 	return f, nil
 }
@@ -143,7 +151,7 @@ func runSteps(ctx context.Context, mode steps.Mode, args []string, stdout, stder
 		mode = steps.ModePlan
 	}
 	logw := stdout
-	if f.json {
+	if f.toStdout() {
 		logw = stderr
 	}
 	env, selected, err := newEnv(f, logw)
@@ -152,15 +160,17 @@ func runSteps(ctx context.Context, mode steps.Mode, args []string, stdout, stder
 		return err
 	}
 	env.Log("hardbake %s %s on %s: %s", version, mode, env.Root, env.Distro)
+	start := time.Now()
 	rep, runErr := steps.Run(ctx, env, mode, selected)
 	rep.Version = version
+	run := report.Run{Start: start, Duration: time.Since(start), Distro: env.Distro.ID, DistroVersion: env.Distro.VersionID, Hostname: hostname()}
 	if f.img != nil {
 		rep.Root = f.img.Where()
 		if err := closeImage(f); err != nil {
 			runErr = err
 		}
 	}
-	if mode == steps.ModePlan && !f.json {
+	if mode == steps.ModePlan && !f.toStdout() {
 		printPlan(logw, rep)
 	}
 	if f.reportFile != "" {
@@ -168,11 +178,10 @@ func runSteps(ctx context.Context, mode steps.Mode, args []string, stdout, stder
 			return err
 		}
 	}
-	if f.json {
-		if err := rep.Write(stdout); err != nil {
-			return err
-		}
-	} else {
+	if err := writeFormat(f, rep, run, stdout); err != nil {
+		return err
+	}
+	if !f.toStdout() {
 		summary(logw, mode, rep)
 	}
 	if runErr != nil {
