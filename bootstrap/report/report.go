@@ -10,13 +10,17 @@ import (
 // Report is the result of bake, plan, audit or firstboot.
 type Report struct {
 	Version string `json:"version"`
-	Command string `json:"command"`
-	Root    string `json:"root"`
-	Distro  any    `json:"distro"`
-	Changed int    `json:"changed"`
-	OK      bool   `json:"ok"`
-	Steps   []Step `json:"steps"`
-	Error   string `json:"error,omitempty"`
+	// Commit and BuildDate identify the release build (empty in a plain
+	// `go build`); `hardbake version` prints the same.
+	Commit    string `json:"commit,omitempty"`
+	BuildDate string `json:"build_date,omitempty"`
+	Command   string `json:"command"`
+	Root      string `json:"root"`
+	Distro    any    `json:"distro"`
+	Changed   int    `json:"changed"`
+	OK        bool   `json:"ok"`
+	Steps     []Step `json:"steps"`
+	Error     string `json:"error,omitempty"`
 }
 
 // Step is one step's part of the report.
