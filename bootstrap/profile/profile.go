@@ -32,6 +32,8 @@ type Profile struct {
 	Firewall Firewall `yaml:"firewall"`
 	Audit    Audit    `yaml:"audit"`
 	Seal     Seal     `yaml:"seal"`
+	// Monitoring is the audit timer for Prometheus (the monitoring step).
+	Monitoring Monitoring `yaml:"monitoring"`
 }
 
 // SSH configures the sshd step.

@@ -48,6 +48,7 @@ func (v *validator) profile(p *Profile) {
 	v.fail2ban(&p.Fail2ban)
 	v.firewall(&p.Firewall)
 	v.audit(&p.Audit)
+	v.monitoring(&p.Monitoring)
 	v.seal(&p.Seal)
 }
 
