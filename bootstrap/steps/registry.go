@@ -17,6 +17,7 @@ var Registry = []Step{
 	Fail2ban{},
 	Firewall{},
 	Firstboot{},
+	Monitoring{},
 	Seal{},
 }
 
