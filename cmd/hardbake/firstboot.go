@@ -78,7 +78,7 @@ func runFirstboot(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		Env: env, Sources: src, Version: version,
 		Warn: func(msg string) { warnLoudly(stderr, msg, r.IsLive()) },
 	})
-	rep.Version = version
+	stampReport(rep)
 	if reportFile != "" {
 		if err := writeReport(reportFile, rep); err != nil {
 			return err

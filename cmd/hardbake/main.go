@@ -35,7 +35,7 @@ Usage:
                    apply this machine's host data once (user, keys, sudo, ssh, host keys, hostname)
   hardbake firstboot --example   print the commented host data schema
   hardbake profile  print the default profile, commented
-  hardbake version
+  hardbake version [--json]   version, commit and build date (--json: also Go version and platform)
 
 Exit codes: 0 ok, 1 a step or check failed, 2 bad usage or bad input (nothing changed).
 `
@@ -69,7 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "profile":
 		_, err = io.WriteString(stdout, profile.DefaultYAML)
 	case "version", "--version", "-v":
-		fmt.Fprintf(stdout, "hardbake %s\n", version)
+		err = runVersion(args[1:], stdout, stderr)
 	case "help", "--help", "-h":
 		fmt.Fprint(stdout, usage)
 	default:

@@ -162,7 +162,7 @@ func runSteps(ctx context.Context, mode steps.Mode, args []string, stdout, stder
 	env.Log("hardbake %s %s on %s: %s", version, mode, env.Root, env.Distro)
 	start := time.Now()
 	rep, runErr := steps.Run(ctx, env, mode, selected)
-	rep.Version = version
+	stampReport(rep)
 	run := report.Run{Start: start, Duration: time.Since(start), Distro: env.Distro.ID, DistroVersion: env.Distro.VersionID, Hostname: hostname()}
 	if f.img != nil {
 		rep.Root = f.img.Where()
