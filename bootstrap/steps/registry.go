@@ -14,6 +14,7 @@ var Registry = []Step{
 	SSH{},
 	Updates{},
 	Services{},
+	Accounts{},
 	Fail2ban{},
 	Firewall{},
 	Firstboot{},
