@@ -15,6 +15,7 @@ var Registry = []Step{
 	Updates{},
 	Services{},
 	Accounts{},
+	Mounts{},
 	Fail2ban{},
 	Firewall{},
 	Firstboot{},
