@@ -16,6 +16,7 @@ var Registry = []Step{
 	Services{},
 	Accounts{},
 	Mounts{},
+	Files{},
 	Fail2ban{},
 	Firewall{},
 	Firstboot{},

@@ -1,0 +1,105 @@
+package steps
+
+import (
+	"fmt"
+	"io/fs"
+	"strings"
+)
+
+// guardedFile is a file or directory whose mode and owner CIS restricts:
+// its mode may carry no bit outside Max, its owner is root, its group
+// Group ("shadow?": the shadow group where the distribution has one, root
+// elsewhere, as Fedora and Arch keep /etc/shadow root:root).
+type guardedFile struct {
+	Path  string
+	Max   fs.FileMode
+	Group string
+	Rule  string // SSG rule stem: file_permissions_<Rule>, file_owner_<Rule>, file_groupowner_<Rule>
+}
+
+// guardedFiles are read from SSG 0.1.82's OVAL for Debian 12 and 13 (the
+// mode states of file_permissions_*, the uid/gid variables of
+// file_owner_*/file_groupowner_*). Debian 13's content wants the shadow
+// backups with no permission bits at all (root reads them regardless) and
+// gshadow- in group root; the stricter value is used everywhere, since
+// "or stricter" meets both releases, except gshadow-'s group, which follows
+// the release (gshadowBackupGroup).
+var guardedFiles = []guardedFile{
+	{"/etc/passwd", 0o644, "root", "etc_passwd"},
+	{"/etc/passwd-", 0o644, "root", "backup_etc_passwd"},
+	{"/etc/group", 0o644, "root", "etc_group"},
+	{"/etc/group-", 0o644, "root", "backup_etc_group"},
+	{"/etc/shadow", 0o640, "shadow?", "etc_shadow"},
+	{"/etc/shadow-", 0o000, "shadow?", "backup_etc_shadow"},
+	{"/etc/gshadow", 0o640, "shadow?", "etc_gshadow"},
+	{"/etc/gshadow-", 0o000, "gshadow-", "backup_etc_gshadow"},
+	{"/etc/shells", 0o644, "root", "etc_shells"},
+	{"/etc/security/opasswd", 0o600, "root", "etc_security_opasswd"},
+	{"/etc/crontab", 0o600, "root", "crontab"},
+	{"/etc/cron.d", 0o700, "root", "cron_d"},
+	{"/etc/cron.hourly", 0o700, "root", "cron_hourly"},
+	{"/etc/cron.daily", 0o700, "root", "cron_daily"},
+	{"/etc/cron.weekly", 0o700, "root", "cron_weekly"},
+	{"/etc/cron.monthly", 0o700, "root", "cron_monthly"},
+	{"/etc/cron.yearly", 0o700, "root", "cron_yearly"},
+	{"/etc/cron.allow", 0o640, "root", "cron_allow"},
+	{"/etc/at.allow", 0o640, "root", "at_allow"},
+	{"/boot/grub/grub.cfg", 0o600, "root", "grub2_cfg"},
+	{"/boot/grub2/grub.cfg", 0o600, "root", "grub2_cfg"},
+}
+
+// refs names the SSG rules of f.
+func (f guardedFile) refs() []string {
+	return []string{"ssg:file_permissions_" + f.Rule, "ssg:file_owner_" + f.Rule, "ssg:file_groupowner_" + f.Rule}
+}
+
+// fileState is a file's mode and owner as found.
+type fileState struct {
+	Mode       fs.FileMode // permission bits with fs.ModeSetuid/Setgid/Sticky
+	User       string      // owner's name (or uid when unnamed)
+	Group      string
+	UID, GID   int
+	IsDir      bool
+	WantGroup  string // the group the file must have
+	WantGID    int
+	WantMode   fs.FileMode
+	NeedsMode  bool
+	NeedsOwner bool
+}
+
+// specialBits are the mode bits no guarded file may carry.
+const specialBits = fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
+
+// fix decides what f needs, given its state: its mode only ever loses bits
+// (mode AND Max, never more open than it was), its owner becomes root and
+// its group wantGroup.
+func (f guardedFile) fix(st fileState, wantGroup string, wantGID int) fileState {
+	st.WantGroup, st.WantGID = wantGroup, wantGID
+	st.WantMode = st.Mode & f.Max & fs.ModePerm
+	st.NeedsMode = st.WantMode != st.Mode
+	st.NeedsOwner = st.UID != 0 || st.GID != wantGID
+	return st
+}
+
+// describe renders a mode and owner the way ls and CIS write them.
+func describe(mode fs.FileMode, user, group string) string {
+	s := fmt.Sprintf("%04o", mode.Perm())
+	for i, bit := range []fs.FileMode{fs.ModeSetuid, fs.ModeSetgid, fs.ModeSticky} {
+		if mode&bit != 0 {
+			s += []string{"+setuid", "+setgid", "+sticky"}[i]
+		}
+	}
+	return s + " " + user + ":" + group
+}
+
+// allowList is the text of cron.allow and at.allow: root first, then the
+// profile's users, one per line.
+func allowList(users []string) string {
+	list := []string{"root"}
+	for _, u := range users {
+		if u != "root" {
+			list = append(list, u)
+		}
+	}
+	return strings.Join(list, "\n") + "\n"
+}
