@@ -15,7 +15,7 @@ import (
 // failed one, a warning, the same check twice, a step that errored, a
 // deviation, and text that needs escaping in both formats.
 func sampleReport() *Report {
-	r := &Report{Version: `v0.1.0`, Command: "audit", Steps: []Step{
+	r := &Report{Version: `v0.1.0`, Commit: "0123abc", Command: "audit", Steps: []Step{
 		{Name: "ssh", Checks: []Check{
 			{ID: "ssh.permitrootlogin", OK: true, Want: "no", Got: "no", Refs: []string{"ssg:sshd_disable_root_login"}},
 			{ID: "ssh.passwordauthentication", OK: false, Want: "no", Got: "yes", Detail: `from "/etc/ssh/sshd_config.d/50-cloud-init.conf"`},
@@ -43,9 +43,9 @@ func TestWritePrometheus(t *testing.T) {
 	if err := WritePrometheus(&b, sampleReport(), sampleRun); err != nil {
 		t.Fatal(err)
 	}
-	want := `# HELP hardbake_info The hardbake that ran the audit and the distribution it audited; always 1.
+	want := `# HELP hardbake_info The hardbake build that ran the audit (commit empty when not stamped) and the distribution it audited; always 1.
 # TYPE hardbake_info gauge
-hardbake_info{version="v0.1.0",distro="debian",distro_version="12"} 1
+hardbake_info{version="v0.1.0",commit="0123abc",distro="debian",distro_version="12"} 1
 # HELP hardbake_audit_ok 1 when no check failed and every step completed, else 0 (what the audit's exit code says).
 # TYPE hardbake_audit_ok gauge
 hardbake_audit_ok 0

@@ -76,7 +76,7 @@ func WriteJUnit(w io.Writer, r *Report, run Run) error {
 			Timestamp: run.Start.UTC().Format("2006-01-02T15:04:05"), // no zone: the Ant schema's pattern
 			Time:      "0",
 			Properties: []junitProperty{
-				{"hardbake.version", r.Version}, {"distro", run.Distro}, {"distro_version", run.DistroVersion},
+				{"hardbake.version", r.Version}, {"hardbake.commit", r.Commit}, {"distro", run.Distro}, {"distro_version", run.DistroVersion},
 			},
 			Cases: []junitCase{},
 		}

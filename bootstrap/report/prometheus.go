@@ -113,8 +113,8 @@ func prometheusFamilies(r *Report, run Run) []family {
 		return family{name: name, help: help, samples: []sample{{nil, v}}}
 	}
 	return []family{
-		{name: MetricInfo, help: "The hardbake that ran the audit and the distribution it audited; always 1.",
-			samples: []sample{{[][2]string{{"version", r.Version}, {"distro", run.Distro}, {"distro_version", run.DistroVersion}}, 1}}},
+		{name: MetricInfo, help: "The hardbake build that ran the audit (commit empty when not stamped) and the distribution it audited; always 1.",
+			samples: []sample{{[][2]string{{"version", r.Version}, {"commit", r.Commit}, {"distro", run.Distro}, {"distro_version", run.DistroVersion}}, 1}}},
 		one(MetricAuditOK, "1 when no check failed and every step completed, else 0 (what the audit's exit code says).", boolValue(r.OK)),
 		one(MetricTimestamp, "When the audit started, in seconds since the Unix epoch.", float64(run.Start.UnixNano())/1e9),
 		one(MetricDuration, "How long the audit took, in seconds.", run.Duration.Seconds()),
