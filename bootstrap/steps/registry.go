@@ -15,6 +15,7 @@ var Registry = []Step{
 	Updates{},
 	Services{},
 	Accounts{},
+	Logging{},
 	Mounts{},
 	Files{},
 	Fail2ban{},

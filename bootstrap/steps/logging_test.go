@@ -1,0 +1,197 @@
+package steps
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hardbake/hardbake/bootstrap/root"
+	"github.com/hardbake/hardbake/internal/testroot"
+)
+
+// debianJournald is the head of Debian 12's /etc/systemd/journald.conf as
+// shipped (systemd 252): every option commented out.
+const debianJournald = `#  This file is part of systemd.
+#
+# See journald.conf(5) for details.
+
+[Journal]
+#Storage=auto
+#Compress=yes
+#Seal=yes
+#ForwardToSyslog=yes
+#ForwardToKMsg=no
+`
+
+func TestSetSystemdConf(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, key, value, want string
+	}{
+		{"after the commented default, comments kept", debianJournald, "Storage", "persistent",
+			strings.Replace(debianJournald, "#Storage=auto\n", "#Storage=auto\nStorage=persistent\n", 1)},
+		{"active line replaced, blanks around = dropped (scanners match ^Key=)",
+			"[Journal]\nStorage = volatile\n#Compress=yes\n", "Storage", "persistent",
+			"[Journal]\nStorage=persistent\n#Compress=yes\n"},
+		{"every active line replaced: systemd keeps the last, scanners read all",
+			"[Journal]\nCompress=no\nSeal=yes\nCompress=no\n", "Compress", "yes",
+			"[Journal]\nCompress=yes\nSeal=yes\nCompress=yes\n"},
+		{"the same key in another section is not ours",
+			"[Other]\nStorage=volatile\n[Journal]\nSeal=yes\n", "Storage", "persistent",
+			"[Other]\nStorage=volatile\n[Journal]\nSeal=yes\nStorage=persistent\n"},
+		{"missing section appended", "# only a comment\n", "Storage", "persistent",
+			"# only a comment\n\n[Journal]\nStorage=persistent\n"},
+		{"empty file", "", "Compress", "yes", "[Journal]\nCompress=yes\n"},
+		{"'# URL=' style comment (journal-upload.conf)", "[Upload]\n# URL=\n# ServerKeyFile=/x\n", "URL", "https://l:19532",
+			"[Upload]\n# URL=\nURL=https://l:19532\n# ServerKeyFile=/x\n"},
+		{"no trailing newline", "[Journal]\nSeal=yes", "Storage", "persistent", "[Journal]\nSeal=yes\nStorage=persistent\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := setSystemdConf(tc.in, "Journal", tc.key, tc.value)
+			if tc.key == "URL" {
+				got = setSystemdConf(tc.in, "Upload", tc.key, tc.value)
+			}
+			if got != tc.want {
+				t.Errorf("got:\n%s\nwant:\n%s", got, tc.want)
+			}
+			// Idempotent.
+			if again := setSystemdConf(got, map[bool]string{true: "Upload", false: "Journal"}[tc.key == "URL"], tc.key, tc.value); again != got {
+				t.Errorf("a second run changed the text:\n%s", again)
+			}
+		})
+	}
+}
+
+func TestParseSystemdConf(t *testing.T) {
+	got := parseSystemdConf("# c\n; c\n[Journal]\n  Storage = auto  \nbad line\nSystemMaxUse=1\\\n G\n[X]\nStorage=none\n")
+	want := []confAssignment{{"Journal", "Storage", "auto", 4}, {"Journal", "SystemMaxUse", "1 G", 6}, {"X", "Storage", "none", 9}}
+	if len(got) != len(want) {
+		t.Fatalf("got %v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("assignment %d: got %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
+
+// TestEffectiveJournaldConf: systemd's order. The main file is the first of
+// /etc, /run, /usr/local/lib, /usr/lib; drop-ins of all those directories
+// sorted by name, /etc hiding the same name elsewhere, /dev/null masking.
+func TestEffectiveJournaldConf(t *testing.T) {
+	dir := testroot.Files(t, map[string]string{
+		"etc/systemd/journald.conf":                    "[Journal]\nStorage=persistent\nCompress=yes\nForwardToSyslog=yes\n",
+		"usr/lib/systemd/journald.conf":                "[Journal]\nStorage=volatile\nSeal=no\n", // hidden by /etc's main file
+		"usr/lib/systemd/journald.conf.d/syslog.conf":  "[Journal]\nForwardToSyslog=no\n",        // Debian 13 ships ForwardToSyslog=yes here
+		"usr/lib/systemd/journald.conf.d/50-a.conf":    "[Journal]\nCompress=no\n",
+		"etc/systemd/journald.conf.d/50-a.conf":        "[Journal]\nCompress=yes\n", // hides /usr/lib's 50-a.conf
+		"run/systemd/journald.conf.d/10-volatile.conf": "[Journal]\nStorage=volatile\n",
+		"etc/systemd/journald.conf.d/90-size.conf":     "[Journal]\nSystemMaxUse=1G\n",
+		"usr/lib/systemd/journald.conf.d/95-off.conf":  "[Journal]\nSystemMaxUse=9G\n",
+	})
+	if err := os.Symlink("/dev/null", filepath.Join(dir, "etc/systemd/journald.conf.d/95-off.conf")); err != nil {
+		t.Fatal(err)
+	}
+	r, err := root.Dir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := systemdConfFiles(r, "systemd/journald.conf")
+	var order []string
+	for _, f := range files {
+		order = append(order, f.Path)
+	}
+	wantOrder := "/etc/systemd/journald.conf /run/systemd/journald.conf.d/10-volatile.conf /etc/systemd/journald.conf.d/50-a.conf /etc/systemd/journald.conf.d/90-size.conf /usr/lib/systemd/journald.conf.d/syslog.conf"
+	if strings.Join(order, " ") != wantOrder {
+		t.Errorf("files read in order\n %s\nwant\n %s", strings.Join(order, " "), wantOrder)
+	}
+	eff := effectiveSystemdConf(files, "Journal")
+	for k, want := range map[string]effectiveSetting{
+		"Storage":         {"volatile", "/run/systemd/journald.conf.d/10-volatile.conf:2"},
+		"Compress":        {"yes", "/etc/systemd/journald.conf.d/50-a.conf:2"},
+		"ForwardToSyslog": {"no", "/usr/lib/systemd/journald.conf.d/syslog.conf:2"},
+		"SystemMaxUse":    {"1G", "/etc/systemd/journald.conf.d/90-size.conf:2"},
+	} {
+		if eff[k] != want {
+			t.Errorf("%s: got %+v, want %+v", k, eff[k], want)
+		}
+	}
+	if _, ok := eff["Seal"]; ok {
+		t.Error("Seal read from /usr/lib's main file, which /etc's hides")
+	}
+}
+
+func TestSetFileCreateMode(t *testing.T) {
+	for _, tc := range []struct {
+		name, in  string
+		elsewhere bool
+		want      string
+	}{
+		{"Debian's 0640 kept", "$FileOwner root\n$FileCreateMode 0640\n", false, "$FileOwner root\n$FileCreateMode 0640\n"},
+		{"looser narrowed", "$FileCreateMode 0644\n$FileCreateMode 0600 # x\n", false, "$FileCreateMode 0640\n$FileCreateMode 0600 # x\n"},
+		{"0664 loses group write and other read", "  $FileCreateMode   0664\n", false, "  $FileCreateMode   0640\n"},
+		{"added after the leading comments, before any action", "# rsyslog.conf\n\nmodule(load=\"imuxsock\")\n*.* /var/log/all\n", false,
+			"# rsyslog.conf\n\n# Files rsyslog creates are readable by owner and group only (hardbake, CIS).\n$FileCreateMode 0640\n\nmodule(load=\"imuxsock\")\n*.* /var/log/all\n"},
+		{"not added when a drop-in declares it (CIS wants one declaration)", "*.* /var/log/all\n", true, "*.* /var/log/all\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := setFileCreateMode(tc.in, tc.elsewhere); got != tc.want {
+				t.Errorf("got:\n%q\nwant:\n%q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestLogFileFixFor(t *testing.T) {
+	for _, tc := range []struct {
+		path          string
+		mode          fs.FileMode
+		group         string
+		privateLogins bool
+		want          logFileFix
+	}{
+		{"/var/log/dpkg.log", 0o644, "root", false, logFileFix{Mode: 0o640}},
+		{"/var/log/syslog", 0o640, "adm", false, logFileFix{}},
+		{"/var/log/apt/term.log", 0o640, "adm", false, logFileFix{}},
+		{"/var/log/x.log", 0o755, "root", false, logFileFix{Mode: 0o640}},
+		{"/var/log/x.log", 0o600 | fs.ModeSetuid, "root", false, logFileFix{Mode: 0o600}},
+		{"/var/log/apt/history.log", 0o644, "root", false, logFileFix{}},                          // exempt, as in CIS
+		{"/var/log/apt/eipp.log.xz", 0o644, "root", false, logFileFix{}},                          // exempt
+		{"/var/log/wtmp", 0o664, "utmp", false, logFileFix{}},                                     // utmp writes it: exempt unless asked
+		{"/var/log/wtmp", 0o664, "utmp", true, logFileFix{Mode: 0o640}},                           // private_login_records
+		{"/var/log/wtmp.1", 0o664, "utmp", true, logFileFix{}},                                    // rotated copy: exempt (nobody writes it)
+		{"/var/log/chrony/m.log", 0o644, "_chrony", false, logFileFix{Mode: 0o640, Group: "adm"}}, // group only reads: adm
+		{"/var/log/app.log", 0o664, "app", false, logFileFix{Left: "group app writes it (mode 0664)"}},
+		{"/var/log/journal/x/system.journal", 0o640, "systemd-journal", false, logFileFix{}},
+		{"/var/log/faillog", 0o644, "root", false, logFileFix{Mode: 0o640}},
+	} {
+		got := logFileFixFor(tc.path, tc.mode, tc.group, true, tc.privateLogins)
+		got.Path, got.OldMode, got.OldGroup = "", 0, ""
+		if got != tc.want {
+			t.Errorf("%s %04o %s (private logins %v): got %+v, want %+v", tc.path, tc.mode, tc.group, tc.privateLogins, got, tc.want)
+		}
+	}
+	if got := logFileFixFor("/var/log/x", 0o640, "staff", false, false); got.Group != "root" {
+		t.Errorf("without an adm group the group becomes root, got %q", got.Group)
+	}
+}
+
+// TestLoginRecordsTmpfilesText: Debian 12's var.conf lines, narrowed; our
+// own earlier file is not read as the vendor's line.
+func TestLoginRecordsTmpfilesText(t *testing.T) {
+	confs := []confFile{
+		{LoginRecordsTmpfiles, "f /var/log/wtmp 0640 root utmp -\n"},
+		{"/usr/lib/tmpfiles.d/var.conf", "q /var 0755 - - -\nf /var/log/wtmp 0664 root utmp -\nf /var/log/btmp 0660 root utmp -\nf /var/log/lastlog 0664 root utmp -\n"},
+		{"/usr/lib/tmpfiles.d/zz.conf", "f /var/log/wtmp 0666 root root -\n"},
+	}
+	got := loginRecordsTmpfilesText(tmpfilesFirstLines(confs, LoginRecordsTmpfiles))
+	for _, want := range []string{"\nf /var/log/wtmp 0640 root utmp -\n", "\nf /var/log/btmp 0640 root utmp -\n", "\nf /var/log/lastlog 0640 root utmp -\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+	if got := loginRecordsTmpfilesText(tmpfilesFirstLines(confs[:1], LoginRecordsTmpfiles)); got != "" {
+		t.Errorf("no vendor line (Debian 13): want no file, got:\n%s", got)
+	}
+}
