@@ -18,6 +18,7 @@ var Registry = []Step{
 	Logging{},
 	Mounts{},
 	Files{},
+	TimeSync{},
 	Fail2ban{},
 	Firewall{},
 	Firstboot{},
