@@ -68,7 +68,7 @@ func systemAccountsWithShell(env *Env) []string {
 }
 
 // editFile plans path's transformed text when the file exists.
-func editFile(env *Env, path string, mode uint32, summary string, transform func(string) string) (*Action, error) {
+func editFile(env *Env, path, summary string, transform func(string) string) (*Action, error) {
 	old, err := env.Root.ReadFile(path)
 	if isNotExist(err) {
 		return nil, nil
@@ -128,7 +128,7 @@ func (s Accounts) configure(ctx context.Context, env *Env) ([]Action, error) {
 		}{pamSu, "su only for members of " + p.SuGroup, func(t string) string { return suWheel(t, p.SuGroup) }})
 	}
 	for _, e := range edits {
-		if err := add(editFile(env, e.path, 0, e.summary, e.transform)); err != nil {
+		if err := add(editFile(env, e.path, e.summary, e.transform)); err != nil {
 			return nil, err
 		}
 	}

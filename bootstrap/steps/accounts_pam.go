@@ -46,7 +46,10 @@ func authselectFamily(d distro.Info) bool {
 func pwqualityPackages(d distro.Info) []string {
 	switch {
 	case d.Family == distro.Debian || d.Family == distro.Ubuntu:
-		return []string{"libpam-pwquality"}
+		// cracklib-runtime builds the dictionary pwquality's dictcheck
+		// reads: without it every password change fails ("error loading
+		// dictionary"), root's too. It is only recommended by libcrack2.
+		return []string{"libpam-pwquality", "cracklib-runtime"}
 	case authselectFamily(d):
 		return []string{"libpwquality"}
 	}
@@ -120,7 +123,8 @@ func unixWithoutNullok(unix string) string {
 	out = conflictsKey.ReplaceAllString(out, "")
 	out = profileName.ReplaceAllString(out, "Name: Unix authentication, empty passwords refused (hardbake)")
 	out = profilePrio.ReplaceAllString(out, "Priority: 257\nConflicts: unix\n")
-	return "# Written by hardbake (accounts step) from " + debianUnixPAM + "; rewritten on every bake.\n" + out
+	// pam-auth-update's profile format has no comments: the Name says whose.
+	return out
 }
 
 // debianPAMProfiles are hardbake's pam-auth-update profiles by name.
