@@ -14,6 +14,7 @@ var Registry = []Step{
 	SSH{},
 	Updates{},
 	Services{},
+	Kernel{},
 	Accounts{},
 	Logging{},
 	Mounts{},
