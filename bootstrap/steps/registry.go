@@ -20,6 +20,7 @@ var Registry = []Step{
 	Mounts{},
 	Files{},
 	TimeSync{},
+	MAC{},
 	Fail2ban{},
 	Firewall{},
 	Firstboot{},

@@ -30,14 +30,21 @@ func SELinuxPresent(r *root.Root) bool {
 	if err != nil {
 		return false
 	}
-	mode := ""
-	for _, l := range strings.Split(string(data), "\n") {
+	mode := selinuxSetting(string(data), "SELINUX")
+	return mode == "enforcing" || mode == "permissive"
+}
+
+// selinuxSetting is the value of key (SELINUX, SELINUXTYPE) in the text of
+// /etc/selinux/config, lower-cased; the last assignment wins.
+func selinuxSetting(text, key string) string {
+	val := ""
+	for _, l := range strings.Split(text, "\n") {
 		k, v, ok := strings.Cut(strings.TrimSpace(l), "=")
-		if ok && strings.TrimSpace(k) == "SELINUX" {
-			mode = strings.ToLower(strings.Trim(strings.TrimSpace(v), `"'`))
+		if ok && strings.TrimSpace(k) == key {
+			val = strings.ToLower(strings.Trim(strings.TrimSpace(v), `"'`))
 		}
 	}
-	return mode == "enforcing" || mode == "permissive"
+	return val
 }
 
 // semanagePackage provides semanage on Fedora and the RHEL family.
