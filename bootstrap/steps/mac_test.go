@@ -25,7 +25,7 @@ func TestMACTexts(t *testing.T) {
 	for config, want := range map[string][2]bool{
 		"CONFIG_SECURITY_APPARMOR=y\nCONFIG_LSM=\"landlock,lockdown,yama,integrity,apparmor,selinux,bpf\"\n": {true, true},
 		"CONFIG_SECURITY_APPARMOR=y\nCONFIG_LSM=\"landlock,lockdown,yama,integrity,selinux,apparmor,bpf\"\n": {true, false},
-		"# CONFIG_SECURITY_APPARMOR is not set\nCONFIG_LSM=\"apparmor\"\n":                                     {false, false},
+		"# CONFIG_SECURITY_APPARMOR is not set\nCONFIG_LSM=\"apparmor\"\n":                                   {false, false},
 	} {
 		if b, on := kernelAppArmor(config); b != want[0] || on != want[1] {
 			t.Errorf("%q: built in %v, on %v", config, b, on)
