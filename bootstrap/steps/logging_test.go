@@ -1,13 +1,17 @@
 package steps
 
 import (
+	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/hardbake/hardbake/bootstrap/profile"
 	"github.com/hardbake/hardbake/bootstrap/root"
+	"github.com/hardbake/hardbake/bootstrap/runner"
 	"github.com/hardbake/hardbake/internal/testroot"
 )
 
@@ -193,5 +197,97 @@ func TestLoginRecordsTmpfilesText(t *testing.T) {
 	}
 	if got := loginRecordsTmpfilesText(tmpfilesFirstLines(confs[:1], LoginRecordsTmpfiles)); got != "" {
 		t.Errorf("no vendor line (Debian 13): want no file, got:\n%s", got)
+	}
+}
+
+// TestLoggingOnFixtureDistros: what the step plans per family. Arch
+// packages no rsyslog: journald only, said as a warning and as deviations.
+// Fedora and the RHEL family take rsyslog and logrotate like Debian.
+func TestLoggingOnFixtureDistros(t *testing.T) {
+	for name, want := range map[string]struct {
+		install string // the install command's packages
+		forward string
+		devRef  string
+	}{
+		"debian12":   {"rsyslog logrotate", "yes", "ssg:journald_disable_forward_to_syslog"},
+		"ubuntu2404": {"rsyslog logrotate", "yes", "ssg:journald_disable_forward_to_syslog"},
+		"fedora41":   {"rsyslog logrotate", "yes", "ssg:journald_disable_forward_to_syslog"},
+		"rocky9":     {"rsyslog logrotate", "yes", "ssg:journald_disable_forward_to_syslog"},
+		"arch":       {"", "no", "ssg:package_rsyslog_installed"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			// rpm answers exit 1 when a package is not installed.
+			env, _ := goldenEnv(t, name, "", map[string]runner.Result{"rpm -q": {ExitCode: 1, Stdout: []byte("package rsyslog is not installed\n")}})
+			actions, err := Logging{}.Plan(context.Background(), env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var install, journald string
+			for _, a := range actions {
+				if a.Kind == "run" && slices.Contains(a.Cmd.Args, "rsyslog") {
+					install = strings.Join(a.Cmd.Args[len(a.Cmd.Args)-2:], " ")
+				}
+				if a.Path == JournaldConf {
+					journald = string(a.Data)
+				}
+			}
+			if install != want.install {
+				t.Errorf("installs %q, want %q", install, want.install)
+			}
+			if !strings.Contains(journald, "\nForwardToSyslog="+want.forward+"\n") || !strings.Contains(journald, "Storage=persistent\n") {
+				t.Errorf("journald.conf:\n%s", journald)
+			}
+			var refs []string
+			for _, d := range (Logging{}).Deviations(env) {
+				refs = append(refs, d.Refs...)
+			}
+			if !slices.Contains(refs, want.devRef) || !slices.Contains(refs, "ssg:systemd_journal_upload_url") {
+				t.Errorf("deviations %v", refs)
+			}
+		})
+	}
+}
+
+// TestJournaldMainOnlyInUsr: systemd >= 256 also reads a main file shipped
+// in /usr/lib when /etc has none. Scanners read /etc only: the file there is
+// the vendor's copy with our values, so no vendor setting is lost (only the
+// first main file found is read).
+func TestJournaldMainOnlyInUsr(t *testing.T) {
+	release, err := os.ReadFile("testdata/roots/fedora41/etc/os-release")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := testroot.Files(t, map[string]string{
+		"etc/os-release":                string(release),
+		"usr/lib/systemd/journald.conf": "[Journal]\n#Storage=auto\nRateLimitBurst=5000\n",
+	})
+	r, d := testroot.Open(t, dir)
+	p, _ := profile.Parse(nil)
+	env := &Env{Root: r, Distro: d, Profile: p}
+	actions, err := journaldActions(env, Logging{}.settings(env))
+	if err != nil || len(actions) != 1 {
+		t.Fatalf("%v %v", actions, err)
+	}
+	want := "[Journal]\n#Storage=auto\nStorage=persistent\nRateLimitBurst=5000\nCompress=yes\nForwardToSyslog=yes\n"
+	if actions[0].Path != JournaldConf || string(actions[0].Data) != want {
+		t.Errorf("%s:\n%s\nwant:\n%s", actions[0].Path, actions[0].Data, want)
+	}
+}
+
+// TestUploadText: Debian's shipped journal-upload.conf ("# URL=" comments)
+// gets the URL and the TLS files SSG's rules compare with.
+func TestUploadText(t *testing.T) {
+	shipped := "# See journal-upload.conf(5) for details.\n\n[Upload]\n# URL=\n# ServerKeyFile=/etc/ssl/private/journal-upload.pem\n# ServerCertificateFile=/etc/ssl/certs/journal-upload.pem\n# TrustedCertificateFile=/etc/ssl/ca/trusted.pem\n"
+	p, err := profile.Parse([]byte("logging:\n  remote_url: https://logs.example.com:19532\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := uploadText(shipped, &Env{Profile: p})
+	want := "# See journal-upload.conf(5) for details.\n\n[Upload]\n# URL=\nURL=https://logs.example.com:19532\n" +
+		"# ServerKeyFile=/etc/ssl/private/journal-upload.pem\nServerKeyFile=/etc/pki/systemd/private/journal-upload.pem\n" +
+		"# ServerCertificateFile=/etc/ssl/certs/journal-upload.pem\nServerCertificateFile=/etc/pki/systemd/certs/journal-upload.pem\n" +
+		"# TrustedCertificateFile=/etc/ssl/ca/trusted.pem\nTrustedCertificateFile=/etc/pki/systemd/ca/trusted.pem\n"
+	if got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
 }
