@@ -45,6 +45,29 @@ type SSH struct {
 	MaxAuthTries           int    `yaml:"max_auth_tries"`
 	LoginGraceTime         int    `yaml:"login_grace_time"`
 	X11Forwarding          bool   `yaml:"x11_forwarding"`
+	// TCPForwarding and AgentForwarding turn sshd's port and agent
+	// forwarding on; with all three forwardings off sshd also gets
+	// DisableForwarding yes.
+	TCPForwarding   bool `yaml:"tcp_forwarding"`
+	AgentForwarding bool `yaml:"agent_forwarding"`
+	// MaxSessions is sessions per connection (multiplexing).
+	MaxSessions int `yaml:"max_sessions"`
+	// MaxStartups is sshd's start:rate:full limit of unauthenticated
+	// connections.
+	MaxStartups string `yaml:"max_startups"`
+	// ClientAliveInterval and ClientAliveCountMax drop dead connections:
+	// after Interval seconds of silence sshd asks, and gives up after
+	// CountMax unanswered asks.
+	ClientAliveInterval int `yaml:"client_alive_interval"`
+	ClientAliveCountMax int `yaml:"client_alive_count_max"`
+	// LogLevel is INFO or VERBOSE.
+	LogLevel string `yaml:"log_level"`
+	// Banner is the text of /etc/issue.net, shown before login; "" shows none.
+	Banner string `yaml:"banner"`
+	// LimitGroups writes AllowGroups: the admin group, AllowGroups and the
+	// build user's group may log in.
+	LimitGroups bool     `yaml:"limit_groups"`
+	AllowGroups []string `yaml:"allow_groups"`
 	// HostKeyTypes are the host keys firstboot makes when missing, in order.
 	HostKeyTypes []string `yaml:"host_key_types"`
 	// Crypto picks KexAlgorithms, Ciphers, MACs and HostKeyAlgorithms for
@@ -57,6 +80,10 @@ type SSH struct {
 
 // AddressFamilies are the values sshd's AddressFamily accepts.
 var AddressFamilies = []string{"any", "inet", "inet6"}
+
+// LogLevels are the sshd LogLevel values ssh.log_level accepts: the ones
+// that log every login (CIS).
+var LogLevels = []string{"INFO", "VERBOSE"}
 
 // HostKeyTypes are the values ssh.host_key_types accepts (ssh-keygen -t).
 var HostKeyTypes = []string{"ed25519", "ecdsa", "rsa"}

@@ -78,7 +78,7 @@ func TestBadProfiles(t *testing.T) {
 		{"unknown top key", "sshd:\n  port: 22\n",
 			[]string{`sshd (line 1): unknown key; allowed here: accounts, audit, fail2ban, files, firewall, kernel, logging, mac, mounts, seal, services, skip, ssh, timesync, updates`}},
 		{"unknown nested key", "ssh:\n  port: 22\n",
-			[]string{`ssh.port (line 2): unknown key; allowed here: address_family, crypto, crypto_require, host_key_types, login_grace_time, max_auth_tries, password_authentication, permit_root_login, ports, x11_forwarding`}},
+			[]string{`ssh.port (line 2): unknown key; allowed here: address_family, agent_forwarding, allow_groups, banner, client_alive_count_max, client_alive_interval, crypto, crypto_require, host_key_types, limit_groups, log_level, login_grace_time, max_auth_tries, max_sessions, max_startups, password_authentication, permit_root_login, ports, tcp_forwarding, x11_forwarding`}},
 		{"port too big", "ssh:\n  ports: [22, 70000]\n",
 			[]string{`ssh.ports[1] (line 2): 70000 is out of range 1-65535`}},
 		{"port zero", "ssh:\n  ports:\n    - 0\n",

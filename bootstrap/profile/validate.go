@@ -3,7 +3,10 @@ package profile
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/hardbake/hardbake/internal/names"
 )
 
 // validator checks values after decoding; lines maps field paths to YAML lines.
@@ -60,4 +63,37 @@ func (v *validator) ssh(s *SSH) {
 	v.intRange("ssh.login_grace_time", s.LoginGraceTime, 10, 600)
 	v.hostKeyTypes(s.HostKeyTypes)
 	v.crypto(s)
+	v.intRange("ssh.max_sessions", s.MaxSessions, 1, 100)
+	v.maxStartups("ssh.max_startups", s.MaxStartups)
+	v.intRange("ssh.client_alive_interval", s.ClientAliveInterval, 0, 3600)
+	v.intRange("ssh.client_alive_count_max", s.ClientAliveCountMax, 1, 10)
+	v.oneOf("ssh.log_level", s.LogLevel, LogLevels)
+	if len(s.Banner) > 2048 || strings.ContainsRune(s.Banner, 0) {
+		v.add("ssh.banner", "must be text of at most 2048 bytes")
+	}
+	for i, g := range s.AllowGroups {
+		if !names.Shadow(g) || len(g) > 32 {
+			v.add(fmt.Sprintf("ssh.allow_groups[%d]", i), "%q is not a group name", g)
+		}
+	}
+}
+
+// maxStartups accepts sshd's MaxStartups forms, "start:rate:full" (start <=
+// full, rate a percentage 1-100) or a plain number.
+func (v *validator) maxStartups(path, got string) {
+	f := strings.Split(got, ":")
+	n := make([]int, len(f))
+	ok := len(f) == 1 || len(f) == 3
+	for i := range f {
+		var err error
+		if n[i], err = strconv.Atoi(f[i]); err != nil || n[i] < 1 {
+			ok = false
+		}
+	}
+	if ok && len(f) == 3 && (n[1] > 100 || n[0] > n[2]) {
+		ok = false
+	}
+	if !ok {
+		v.add(path, `%q is not "start:rate:full" (start <= full, rate 1-100) or a number`, got)
+	}
 }

@@ -291,3 +291,17 @@ func (r *Root) RemoveAll(p string) error {
 func WriteAt(dirFD int, dir, name string, data []byte, mode fs.FileMode, owner Owner) error {
 	return writeAt(dirFD, dir, name, data, mode, owner)
 }
+
+// Chmod sets the permission bits of p (a final symlink is resolved inside
+// the root, as WriteFile does): for files whose content is right but whose
+// mode is not, which WriteFile keeps.
+func (r *Root) Chmod(p string, mode fs.FileMode) error {
+	if !r.Writable() {
+		return ErrReadOnly
+	}
+	rp, err := r.Resolve(p)
+	if err != nil {
+		return err
+	}
+	return os.Chmod(r.HostPath(rp), mode)
+}

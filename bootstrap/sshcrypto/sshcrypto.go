@@ -118,7 +118,10 @@ type Algorithm struct {
 // from the OpenSSH release notes.
 var Table = []Algorithm{
 	{"mlkem768x25519-sha256", Kex, Version{9, 9}, true, ""},
-	{"sntrup761x25519-sha512", Kex, Version{9, 9}, true, ""},
+	// The IANA name of sntrup761x25519-sha512@openssh.com: the same
+	// algorithm, offered by modern under its old name only, since SCAP
+	// Security Guide's CIS lists (sshd_use_strong_kex) know only that one.
+	{"sntrup761x25519-sha512", Kex, Version{9, 9}, false, ""},
 	{"sntrup761x25519-sha512@openssh.com", Kex, Version{8, 5}, true, ""},
 	{"curve25519-sha256", Kex, Version{7, 4}, true, ""},
 	{"curve25519-sha256@libssh.org", Kex, Version{6, 5}, true, ""},
@@ -139,7 +142,9 @@ var Table = []Algorithm{
 
 	{"hmac-sha2-512-etm@openssh.com", MACs, Version{6, 2}, true, ""},
 	{"hmac-sha2-256-etm@openssh.com", MACs, Version{6, 2}, true, ""},
-	{"umac-128-etm@openssh.com", MACs, Version{6, 2}, true, ""},
+	// Sound, but not in SCAP Security Guide's CIS list (sshd_use_strong_macs
+	// accepts only the HMAC-SHA2 ones): compatible only.
+	{"umac-128-etm@openssh.com", MACs, Version{6, 2}, false, ""},
 	{"hmac-sha2-512", MACs, Version{5, 9}, false, ""},
 	{"hmac-sha2-256", MACs, Version{5, 9}, false, ""},
 	{"umac-128@openssh.com", MACs, Version{6, 2}, false, ""},

@@ -104,13 +104,13 @@ func TestChoose(t *testing.T) {
 		{"9.2 has no ML-KEM", Modern, Version{9, 2}, ed, nil, Kex,
 			[]string{"sntrup761x25519-sha512@openssh.com", "curve25519-sha256"}, []string{"mlkem768x25519-sha256", "sntrup761x25519-sha512", "ecdh-sha2-nistp256"}},
 		{"10.0 has ML-KEM first", Modern, Version{10, 0}, ed, nil, Kex,
-			[]string{"mlkem768x25519-sha256", "sntrup761x25519-sha512"}, []string{"ecdh-sha2-nistp256", "diffie-hellman-group14-sha256"}},
+			[]string{"mlkem768x25519-sha256", "sntrup761x25519-sha512@openssh.com"}, []string{"sntrup761x25519-sha512", "ecdh-sha2-nistp256", "diffie-hellman-group14-sha256"}},
 		{"8.4 has no sntrup761", Modern, Version{8, 4}, ed, nil, Kex,
 			[]string{"curve25519-sha256"}, []string{"sntrup761x25519-sha512@openssh.com"}},
 		{"compatible adds NIST ECDH", Compatible, Version{9, 2}, ed, nil, Kex,
 			[]string{"ecdh-sha2-nistp256", "diffie-hellman-group14-sha256"}, nil},
 		{"modern MACs are etm only", Modern, Version{9, 2}, ed, nil, MACs,
-			[]string{"hmac-sha2-512-etm@openssh.com"}, []string{"hmac-sha2-256", "umac-128@openssh.com"}},
+			[]string{"hmac-sha2-512-etm@openssh.com"}, []string{"hmac-sha2-256", "umac-128@openssh.com", "umac-128-etm@openssh.com"}},
 		{"host keys follow host_key_types", Modern, Version{9, 2}, ed, nil, HostKeys,
 			[]string{"ssh-ed25519"}, []string{"rsa-sha2-512", "ecdsa-sha2-nistp256"}},
 		{"rsa when asked", Modern, Version{9, 2}, []string{"ed25519", "rsa"}, nil, HostKeys,
@@ -140,6 +140,37 @@ func TestChoose(t *testing.T) {
 		for _, bad := range []string{"sha1", "cbc", "dss", "umac-64", "ssh-rsa"} {
 			if strings.Contains(a.Name, bad) {
 				t.Errorf("table holds %s", a.Name)
+			}
+		}
+	}
+}
+
+// ssgCIS are the lists SCAP Security Guide 0.1.82's CIS profiles for Debian
+// 12 and 13 accept (ssg-debian1[23]-ds.xml: the cis_debian13 values of
+// sshd_strong_kex and sshd_strong_macs, the regular expression of
+// sshd_use_strong_ciphers); debian12's KEX list is this one without ML-KEM.
+var ssgCIS = map[string][]string{
+	Kex: {"mlkem768x25519-sha256", "sntrup761x25519-sha512@openssh.com", "curve25519-sha256", "curve25519-sha256@libssh.org",
+		"ecdh-sha2-nistp256", "ecdh-sha2-nistp384", "ecdh-sha2-nistp521", "diffie-hellman-group-exchange-sha256",
+		"diffie-hellman-group16-sha512", "diffie-hellman-group18-sha512", "diffie-hellman-group14-sha256"},
+	Ciphers: {"aes128-ctr", "aes192-ctr", "aes256-ctr", "chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com", "aes128-gcm@openssh.com"},
+	MACs:    {"hmac-sha2-512-etm@openssh.com", "hmac-sha2-256-etm@openssh.com", "hmac-sha2-512", "hmac-sha2-256"},
+}
+
+// TestModernIsOnSSGsCISLists: the scanner fails sshd_use_strong_* for any
+// name outside its list, so modern offers none, on any OpenSSH version
+// (OpenSSH 9.2 has no ML-KEM, which Debian 12's list lacks too).
+func TestModernIsOnSSGsCISLists(t *testing.T) {
+	for _, v := range []Version{{8, 4}, {9, 2}, {9, 9}, {10, 0}} {
+		for kind, allowed := range ssgCIS {
+			got := Choose(Modern, v, []string{"ed25519"}, nil)[kind]
+			if len(got) == 0 {
+				t.Errorf("%s on %s: empty", kind, v)
+			}
+			for _, a := range got {
+				if !slices.Contains(allowed, a) {
+					t.Errorf("%s on %s offers %s, which SSG's CIS list lacks", kind, v, a)
+				}
 			}
 		}
 	}

@@ -15,7 +15,7 @@ import (
 // Action is one planned change. Plans are data, so `plan` can print them,
 // tests can compare them, and one executor applies them with rollback.
 type Action struct {
-	Kind    string // "write", "remove", "run", "validate"
+	Kind    string // "write", "remove", "chmod" (to Mode), "run", "validate"
 	Path    string
 	Data    []byte
 	Old     []byte // current content for the diff (nil: file absent)
@@ -120,6 +120,14 @@ func Execute(ctx context.Context, env *Env, actions []Action) ([]report.Change, 
 			}
 			env.sshdModel().wrote(a.Path)
 			env.logf("  removed %s", a.Path)
+		case "chmod":
+			if err := snap.Save(a.Path); err != nil {
+				return fail(err)
+			}
+			if err := env.Root.Chmod(a.Path, a.Mode); err != nil {
+				return fail(err)
+			}
+			env.logf("  chmod %04o %s", a.Mode, a.Path)
 		case "run":
 			env.logf("  running %s", a.Cmd)
 			if _, err := env.Run.Run(ctx, a.Cmd); err != nil {

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -25,6 +26,8 @@ type KeyAuth struct {
 	// PermitRootLogin is sshd's value; only "no" keeps accounts with uid 0
 	// out (sshd's default, prohibit-password, lets their keys in).
 	PermitRootLogin string
+	// AllowGroups are sshd's AllowGroups patterns; nil lets every group in.
+	AllowGroups []string
 }
 
 // KeyAuthOf reads KeyAuth from the global values of an evaluated sshd
@@ -39,6 +42,10 @@ func KeyAuthOf(eff *sshdconfig.Effective) KeyAuth {
 	}
 	if v, ok := eff.Get("permitrootlogin"); ok && len(v.Args) > 0 {
 		k.PermitRootLogin = v.Args[0]
+	}
+	// AllowGroups adds up across lines and files.
+	for _, v := range eff.Values["allowgroups"] {
+		k.AllowGroups = append(k.AllowGroups, v.Args...)
 	}
 	return k
 }
@@ -63,12 +70,15 @@ func (k KeyLogin) String() string {
 // file's order, that
 //   - has a shell that gives a session (distro.PasswdEntry.LoginShell),
 //   - is not uid 0 while PermitRootLogin is no (sshd checks the uid),
+//   - is in a group AllowGroups names, when it names any (its primary group
+//     or a group of /etc/group listing it; '*' and '?' patterns match as
+//     sshd's do, negated ones never admit),
 //   - and has a key file under AuthorizedKeysFile holding at least one key
 //     that parses (a file of comments or garbage lets nobody in).
 //
 // NIS compat lines and malformed entries are no accounts (distro.ParsePasswd).
-// Not judged: StrictModes' ownership and permission checks, AllowUsers and
-// friends, and key types the target's sshd has turned off.
+// Not judged: StrictModes' ownership and permission checks, AllowUsers,
+// DenyUsers and DenyGroups, and key types the target's sshd has turned off.
 func FindKeyLogin(r *root.Root, k KeyAuth) (KeyLogin, bool, error) {
 	if c := k.AuthorizedKeysCommand; c != "" && !strings.EqualFold(c, "none") {
 		return KeyLogin{From: "AuthorizedKeysCommand " + c}, true, nil
@@ -77,8 +87,16 @@ func FindKeyLogin(r *root.Root, k KeyAuth) (KeyLogin, bool, error) {
 	if err != nil {
 		return KeyLogin{}, false, err
 	}
+	var groups []distro.GroupEntry
+	if k.AllowGroups != nil {
+		data, _ := r.ReadFile("/etc/group")
+		groups = distro.ParseGroup(string(data))
+	}
 	for _, a := range distro.ParsePasswd(string(passwd)) {
 		if !a.LoginShell() || (a.UID == 0 && strings.EqualFold(k.PermitRootLogin, "no")) {
+			continue
+		}
+		if k.AllowGroups != nil && !inAllowedGroup(a, groups, k.AllowGroups) {
 			continue
 		}
 		for _, p := range k.keyFiles(a) {
@@ -117,4 +135,20 @@ func (k KeyAuth) keyFiles(a distro.PasswdEntry) []string {
 		out = append(out, p)
 	}
 	return out
+}
+
+// inAllowedGroup reports whether account a is in a group the AllowGroups
+// patterns admit: its primary group or one whose member list names it.
+func inAllowedGroup(a distro.PasswdEntry, groups []distro.GroupEntry, patterns []string) bool {
+	for _, g := range groups {
+		if g.GID != a.GID && !slices.Contains(g.Members, a.Name) {
+			continue
+		}
+		for _, p := range patterns {
+			if ok, _ := path.Match(p, g.Name); ok && !strings.HasPrefix(p, "!") {
+				return true
+			}
+		}
+	}
+	return false
 }

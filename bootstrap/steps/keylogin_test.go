@@ -68,7 +68,7 @@ func TestKeyLoginCases(t *testing.T) {
 			if err != nil || ok != want {
 				t.Errorf("BakedKeyLogin = %v %v %v, want %v", way, ok, err, want)
 			}
-			if err := lockoutGuard(env); (err == nil) != want {
+			if err := lockoutGuard(env, loginGroups{}); (err == nil) != want {
 				t.Errorf("lockout guard: %v, want a way in: %v", err, want)
 			}
 		})

@@ -41,7 +41,8 @@ type SSH struct{}
 func (SSH) Name() string { return "ssh" }
 
 // Directives returns the sshd lines the profile asks for, in the order they
-// are written.
+// are written. The access list (AllowGroups) depends on the root's accounts
+// and is added by Plan (loginGroupsOf).
 func (SSH) Directives(p profile.SSH) []string {
 	pw := yesNo(p.PasswordAuthentication)
 	d := []string{
@@ -49,15 +50,48 @@ func (SSH) Directives(p profile.SSH) []string {
 		"PasswordAuthentication " + pw,
 		"KbdInteractiveAuthentication " + pw,
 		"PubkeyAuthentication yes",
+		// Never on: no empty password, no host-based trust, no user-set
+		// environment (LD_PRELOAD from ~/.ssh/environment), no Kerberos.
+		"PermitEmptyPasswords no",
+		"HostbasedAuthentication no",
+		"IgnoreRhosts yes",
+		"PermitUserEnvironment no",
+		"GSSAPIAuthentication no",
 		"AddressFamily " + p.AddressFamily,
 		"MaxAuthTries " + strconv.Itoa(p.MaxAuthTries),
 		"LoginGraceTime " + strconv.Itoa(p.LoginGraceTime),
+		"MaxSessions " + strconv.Itoa(p.MaxSessions),
+		"MaxStartups " + p.MaxStartups,
+		"ClientAliveInterval " + strconv.Itoa(p.ClientAliveInterval),
+		"ClientAliveCountMax " + strconv.Itoa(p.ClientAliveCountMax),
+		"LogLevel " + p.LogLevel,
 		"X11Forwarding " + yesNo(p.X11Forwarding),
+		"AllowTcpForwarding " + yesNo(p.TCPForwarding),
+		"AllowAgentForwarding " + yesNo(p.AgentForwarding),
+	}
+	// DisableForwarding also turns off Unix socket forwarding, which has
+	// no keyword of its own in the list above.
+	if !p.X11Forwarding && !p.TCPForwarding && !p.AgentForwarding {
+		d = append(d, "DisableForwarding yes")
+	}
+	if p.Banner != "" {
+		d = append(d, "Banner "+IssueNet)
+	} else {
+		d = append(d, "Banner none")
 	}
 	for _, port := range p.Ports {
 		d = append(d, "Port "+strconv.Itoa(port))
 	}
 	return d
+}
+
+// accumulates reports whether sshd adds up a keyword's values from every
+// file instead of keeping the first: such lines are written once, in the
+// drop-in when sshd reads it, or a second copy would make sshd bind a port
+// twice (and load a host key twice).
+func accumulates(directive string) bool {
+	k, _, _ := strings.Cut(directive, " ")
+	return k == "Port" || k == "AllowGroups" || k == "HostKey"
 }
 
 // OfflineUnset is what an offline audit reports for a keyword no file sets
@@ -71,7 +105,7 @@ func want(directives []string) map[string]string {
 	w := map[string]string{}
 	for _, d := range directives {
 		k, v, _ := strings.Cut(d, " ")
-		if k == "Port" || k == "HostKey" {
+		if k == "Port" || k == "HostKey" || k == "AllowGroups" || strings.HasPrefix(k, "#") {
 			continue
 		}
 		w[strings.ToLower(k)] = v
@@ -105,11 +139,10 @@ func (s SSH) Plan(ctx context.Context, env *Env) ([]Action, error) {
 		return nil, fmt.Errorf("reading the current sshd configuration: %w", err)
 	}
 	p := env.Profile.SSH
-	crypto, err := cryptoFor(ctx, env)
+	directives, crypto, _, err := s.settings(ctx, env)
 	if err != nil {
 		return nil, err
 	}
-	directives := append(s.Directives(p), crypto.directives(p)...)
 	if crypto.Skipped != "" && p.Crypto != "off" {
 		env.logf("  ssh: algorithms left as they are: %s", crypto.Skipped)
 	}
@@ -139,29 +172,48 @@ func (s SSH) Plan(ctx context.Context, env *Env) ([]Action, error) {
 		ov.set(SSHDConfig, []byte(base[SSHDConfig]))
 	}
 
-	// Prefer a drop-in: package upgrades never conflict on it. It only
-	// works when the main file includes sshd_config.d and nothing read
-	// before it sets our keywords; otherwise a block at the top of
-	// sshd_config, before any Include or Match, always wins.
-	dropIn := strings.Join(append([]string{"# Written by hardbake; rewritten on every bake. Local changes belong in a later file."}, directives...), "\n") + "\n"
+	// The one list of directives goes to two places. A managed block at the
+	// top of sshd_config, before any Include or Match: sshd keeps the first
+	// value it reads, so the block wins over every drop-in (cloud-init's
+	// 50-cloud-init.conf, Fedora's 50-redhat.conf), and compliance scanners
+	// that read only sshd_config (SCAP Security Guide's Debian content does
+	// not follow Include) see the values sshd uses. And the drop-in, which
+	// keeps the hardening when a package upgrade replaces sshd_config with
+	// the maintainer's version (an admin's answer to ucf's question).
+	// Keywords whose values add up across files (Port, HostKey, AllowGroups)
+	// are written once, in the drop-in, or sshd would bind a port twice.
+	var block []string
+	for _, d := range directives {
+		if !accumulates(d) {
+			block = append(block, d)
+		}
+	}
+	if len(block) < len(directives) {
+		block = append(block, "# Port, HostKey and AllowGroups add up across files: they are in "+SSHDropIn)
+	}
+	dropIn := strings.Join(append([]string{"# Written by hardbake; rewritten on every bake, like the managed block at the top of " + SSHDConfig + ". Local changes belong in a later file."}, directives...), "\n") + "\n"
 	ov.set(SSHDropIn, []byte(dropIn))
+	ov.set(SSHDConfig, []byte(sshdconfig.SetManagedBlock(base[SSHDConfig], block)))
 	eff, err := sshdconfig.Load(ov, SSHDConfig)
 	if err != nil {
 		return nil, err
 	}
-	ours := func(v sshdconfig.Value) bool { return v.File == SSHDropIn }
-	if !wins(eff, directives, ours) {
+	if !slices.Contains(eff.Files, SSHDropIn) {
+		// This sshd_config does not include sshd_config.d: the block holds
+		// everything.
 		ov.remove(SSHDropIn)
-		withBlock := sshdconfig.SetManagedBlock(base[SSHDConfig], directives)
-		ov.set(SSHDConfig, []byte(withBlock))
-		first, last := blockLines(withBlock)
-		ours = func(v sshdconfig.Value) bool { return v.File == SSHDConfig && v.Line > first && v.Line < last }
+		ov.set(SSHDConfig, []byte(sshdconfig.SetManagedBlock(base[SSHDConfig], directives)))
 		if eff, err = sshdconfig.Load(ov, SSHDConfig); err != nil {
 			return nil, err
 		}
-		if !wins(eff, directives, ours) {
-			return nil, fmt.Errorf("internal error: the managed block at the top of %s does not win", SSHDConfig)
-		}
+	}
+	withBlock, _ := ov.ReadFile(SSHDConfig)
+	first, last := blockLines(string(withBlock))
+	ours := func(v sshdconfig.Value) bool {
+		return v.File == SSHDropIn || (v.File == SSHDConfig && v.Line > first && v.Line < last)
+	}
+	if !wins(eff, directives, ours) {
+		return nil, fmt.Errorf("internal error: the managed block at the top of %s does not win", SSHDConfig)
 	}
 
 	// Lines to neutralise: other Port lines when the profile sets ports
@@ -200,6 +252,11 @@ func (s SSH) Plan(ctx context.Context, env *Env) ([]Action, error) {
 			actions[i].Summary = "disable sshd lines that override the hardening"
 		}
 	}
+	more, err := sshFileActions(env, p)
+	if err != nil {
+		return nil, err
+	}
+	actions = append(actions, more...)
 	if env.Root.Exists("/etc/cloud/cloud.cfg.d") {
 		a, err := WriteFile(env.Root, CloudInitSSH, []byte(cloudInitSSHContent), 0o644, "keep cloud-init from re-enabling passwords and root login")
 		if err != nil {
@@ -231,6 +288,22 @@ func (s SSH) Plan(ctx context.Context, env *Env) ([]Action, error) {
 		actions = append(actions, reloadSSH(env.Distro)...)
 	}
 	return actions, nil
+}
+
+// settings is every sshd line the step writes, in order: the profile's,
+// the algorithms chosen for the target's sshd, and who may log in.
+func (s SSH) settings(ctx context.Context, env *Env) ([]string, sshCrypto, loginGroups, error) {
+	p := env.Profile.SSH
+	crypto, err := cryptoFor(ctx, env)
+	if err != nil {
+		return nil, sshCrypto{}, loginGroups{}, err
+	}
+	d := append(s.Directives(p), crypto.directives(p)...)
+	g := loginGroupsOf(env)
+	if line := g.directive(); line != "" {
+		d = append(d, line)
+	}
+	return d, crypto, g, nil
 }
 
 // wins reports whether every managed keyword's effective value comes from our lines.
@@ -294,8 +367,8 @@ func (s SSH) Apply(ctx context.Context, env *Env) ([]report.Change, error) {
 	if err != nil || len(actions) == 0 {
 		return nil, err
 	}
-	if env.Live() && !env.Profile.SSH.PasswordAuthentication && !env.Force {
-		if err := lockoutGuard(env); err != nil {
+	if env.Live() && !env.Force && (!env.Profile.SSH.PasswordAuthentication || env.Profile.SSH.LimitGroups) {
+		if err := lockoutGuard(env, loginGroupsOf(env)); err != nil {
 			return nil, err
 		}
 	}
@@ -309,12 +382,12 @@ func (s SSH) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 	if err != nil {
 		return []report.Check{{ID: "ssh.config", OK: false, Want: "a valid sshd configuration", Got: err.Error()}}, nil
 	}
-	crypto, err := cryptoFor(ctx, env)
+	directives, crypto, groups, err := s.settings(ctx, env)
 	if err != nil {
 		return nil, err
 	}
 	checks := crypto.finding(p)
-	want := want(append(s.Directives(p), crypto.directives(p)...))
+	want := want(directives)
 	keys := make([]string, 0, len(want))
 	for k := range want {
 		keys = append(keys, k)
@@ -329,7 +402,8 @@ func (s SSH) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 			// Offline only the files are known; sshd's built-in lists are not.
 			g = OfflineUnset
 		}
-		w := strings.ToLower(want[k])
+		// sshd -T prints some values upper-case (loglevel INFO).
+		w, g := strings.ToLower(want[k]), strings.ToLower(g)
 		c := check("ssh."+k, w, g)
 		c.Detail = source
 		if crypto.Version != (sshcrypto.Version{}) && strings.Contains(w, ",") {
@@ -368,6 +442,8 @@ func (s SSH) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 		checks = append(checks, c)
 	}
 	checks = append(checks, hostKeysCheck(env, p, eff))
+	checks = append(checks, groups.check(got["allowgroups"], source))
+	checks = append(checks, sshFileChecks(env, p)...)
 	if env.Root.Exists("/etc/cloud/cloud.cfg.d") {
 		data, _ := env.Root.ReadFile(CloudInitSSH)
 		checks = append(checks, check("ssh.cloud_init_pwauth", "ssh_pwauth: false", cloudInitPwauth(string(data))))

@@ -195,7 +195,8 @@ type loginKey struct {
 	file   string // private key for the OpenSSH client
 }
 
-// addLoginUser makes user "tester" in the root with a fresh ed25519 key.
+// addLoginUser makes user "tester", an admin (group sudo: the ssh step's
+// AllowGroups), in the root with a fresh ed25519 key.
 func addLoginUser(t *testing.T, dir string) loginKey {
 	t.Helper()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -204,7 +205,7 @@ func addLoginUser(t *testing.T, dir string) loginKey {
 	}
 	signer, _ := ssh.NewSignerFromKey(priv)
 	sshPub, _ := ssh.NewPublicKey(pub)
-	if out, err := exec.Command("chroot", dir, "useradd", "-m", "-s", "/bin/sh", "tester").CombinedOutput(); err != nil {
+	if out, err := exec.Command("chroot", dir, "useradd", "-m", "-s", "/bin/sh", "-G", "sudo", "tester").CombinedOutput(); err != nil {
 		t.Fatalf("useradd: %v %s", err, out)
 	}
 	home := filepath.Join(dir, "home/tester/.ssh")

@@ -27,7 +27,7 @@ func TestSSHCryptoOffline(t *testing.T) {
 			[]string{"KexAlgorithms sntrup761x25519-sha512@openssh.com,curve25519-sha256,", "HostKeyAlgorithms ssh-ed25519,ssh-ed25519-cert-v01@openssh.com\n", "HostKey /etc/ssh/ssh_host_ed25519_key"},
 			[]string{"mlkem", "ecdh-sha2", "hmac-sha2-256,", "rsa-sha2"}, false},
 		{"debian 13 dpkg", "", map[string]string{"etc/os-release": "ID=debian\n", "var/lib/dpkg/status": dpkg("1:10.0p1-7")},
-			[]string{"KexAlgorithms mlkem768x25519-sha256,sntrup761x25519-sha512,"}, []string{"ecdh-sha2"}, false},
+			[]string{"KexAlgorithms mlkem768x25519-sha256,sntrup761x25519-sha512@openssh.com,"}, []string{"ecdh-sha2"}, false},
 		{"arch pacman, rsa asked", "ssh:\n  host_key_types: [ed25519, rsa]\n", map[string]string{"etc/os-release": "ID=arch\n",
 			"var/lib/pacman/local/openssh-9.9p1-2/desc": "%NAME%\nopenssh\n\n%VERSION%\n9.9p1-2\n"},
 			[]string{"mlkem768x25519-sha256", "rsa-sha2-512,rsa-sha2-256", "HostKey /etc/ssh/ssh_host_rsa_key"}, nil, false},

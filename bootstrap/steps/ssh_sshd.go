@@ -179,6 +179,20 @@ var sshdDefaults = map[string]string{
 	"logingracetime":               "120",
 	"x11forwarding":                "no",
 	"port":                         "22",
+	"permitemptypasswords":         "no",
+	"hostbasedauthentication":      "no",
+	"ignorerhosts":                 "yes",
+	"permituserenvironment":        "no",
+	"gssapiauthentication":         "no",
+	"maxsessions":                  "10",
+	"maxstartups":                  "10:30:100",
+	"clientaliveinterval":          "0",
+	"clientalivecountmax":          "3",
+	"loglevel":                     "info",
+	"allowtcpforwarding":           "yes",
+	"allowagentforwarding":         "yes",
+	"disableforwarding":            "no",
+	"banner":                       "none",
 }
 
 // offlineSSHD turns the evaluator's result into `sshd -T` form: lower-case
@@ -204,12 +218,16 @@ func offlineSSHD(eff *sshdconfig.Effective) map[string][]string {
 			if val == "prohibit-password" {
 				val = "without-password" // as sshd -T prints it
 			}
-		case "logingracetime":
+		case "logingracetime", "clientaliveinterval":
 			if secs, err := sshTime(val); err == nil {
 				val = strconv.Itoa(secs)
 			}
 		}
 		m[key] = []string{val}
+	}
+	// AllowGroups adds up across lines and files, like Port.
+	for _, v := range eff.Values["allowgroups"] {
+		m["allowgroups"] = append(m["allowgroups"], v.Args...)
 	}
 	var ports []string
 	for _, p := range eff.Ports() {

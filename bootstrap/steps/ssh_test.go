@@ -31,8 +31,9 @@ func effective(t *testing.T, env *Env) map[string][]string {
 
 const debianInclude = "Include /etc/ssh/sshd_config.d/*.conf\n\n#Port 22\nKbdInteractiveAuthentication no\nUsePAM yes\nX11Forwarding yes\nSubsystem sftp /usr/lib/openssh/sftp-server\n"
 
-// TestSSHPlacement: whatever order the starting files are in, the result wins,
-// and a drop-in is used whenever a drop-in can win.
+// TestSSHPlacement: whatever order the starting files are in, the result
+// wins; the managed block is always written, and the drop-in too whenever
+// sshd_config includes sshd_config.d.
 func TestSSHPlacement(t *testing.T) {
 	cases := []struct {
 		name    string
@@ -54,7 +55,7 @@ func TestSSHPlacement(t *testing.T) {
 		{"root login before include", map[string]string{
 			"etc/os-release":      "ID=debian\n",
 			"etc/ssh/sshd_config": "PermitRootLogin yes\n" + debianInclude,
-		}, false, "", map[string]string{"permitrootlogin": "no"}},
+		}, true, "", map[string]string{"permitrootlogin": "no"}},
 		{"root with keys only", map[string]string{
 			"etc/os-release":      "ID=debian\n",
 			"etc/ssh/sshd_config": debianInclude,
@@ -63,7 +64,7 @@ func TestSSHPlacement(t *testing.T) {
 			"etc/os-release":                  "ID=debian\n",
 			"etc/ssh/sshd_config":             debianInclude,
 			"etc/ssh/sshd_config.d/00-a.conf": "PasswordAuthentication yes\n",
-		}, false, "", map[string]string{"passwordauthentication": "no"}},
+		}, true, "", map[string]string{"passwordauthentication": "no"}},
 		{"arch without include", map[string]string{
 			"etc/os-release":      "ID=arch\n",
 			"etc/ssh/sshd_config": "#Port 22\nPasswordAuthentication yes\nSubsystem sftp /usr/lib/ssh/sftp-server\n",
@@ -102,9 +103,23 @@ func TestSSHPlacement(t *testing.T) {
 			if env.Root.Exists(SSHDropIn) != c.dropIn {
 				t.Errorf("drop-in used = %v, want %v", !c.dropIn, c.dropIn)
 			}
+			// The block is always there (scanners read only sshd_config), and
+			// it says what the drop-in says, but the lines that add up
+			// across files.
 			main, _ := env.Root.ReadFile(SSHDConfig)
-			if c.dropIn == strings.Contains(string(main), sshdconfig.BlockBegin) {
-				t.Errorf("managed block presence wrong:\n%s", main)
+			if !strings.Contains(string(main), sshdconfig.BlockBegin) {
+				t.Errorf("no managed block:\n%s", main)
+			}
+			if c.dropIn {
+				drop, _ := env.Root.ReadFile(SSHDropIn)
+				for _, l := range strings.Split(strings.TrimSpace(string(drop)), "\n")[1:] {
+					if !accumulates(l) && !strings.Contains(string(main), "\n"+l+"\n") {
+						t.Errorf("drop-in line %q is not in the block:\n%s", l, main)
+					}
+					if accumulates(l) && strings.Contains(string(main), "\n"+l+"\n") {
+						t.Errorf("%q is in the block and the drop-in", l)
+					}
+				}
 			}
 			// Idempotent: nothing left to do.
 			if actions, err := (SSH{}).Plan(ctx, env); err != nil || len(actions) != 0 {
@@ -190,29 +205,56 @@ func TestLockoutGuard(t *testing.T) {
 		}
 		return m
 	}
-	if err := lockoutGuard(fixture(t, base)); err == nil || !strings.Contains(err.Error(), "--force") {
+	guard := func(env *Env) error { return lockoutGuard(env, loginGroups{}) }
+	if err := guard(fixture(t, base)); err == nil || !strings.Contains(err.Error(), "--force") {
 		t.Fatalf("no keys anywhere: %v", err)
 	}
-	if err := lockoutGuard(fixture(t, with(map[string]string{"root/.ssh/authorized_keys": key}))); err == nil {
+	if err := guard(fixture(t, with(map[string]string{"root/.ssh/authorized_keys": key}))); err == nil {
 		t.Fatal("root's key counted although root may not log in")
 	}
-	if err := lockoutGuard(fixture(t, with(map[string]string{"srv/.ssh/authorized_keys": key}))); err == nil {
+	if err := guard(fixture(t, with(map[string]string{"srv/.ssh/authorized_keys": key}))); err == nil {
 		t.Fatal("a nologin account's key counted")
 	}
-	if err := lockoutGuard(fixture(t, with(map[string]string{"home/alice/.ssh/authorized_keys": "garbage\n"}))); err == nil {
+	if err := guard(fixture(t, with(map[string]string{"home/alice/.ssh/authorized_keys": "garbage\n"}))); err == nil {
 		t.Fatal("an unparsable key counted")
 	}
-	if err := lockoutGuard(fixture(t, with(map[string]string{"home/alice/.ssh/authorized_keys": "# comment\n" + key}))); err != nil {
+	if err := guard(fixture(t, with(map[string]string{"home/alice/.ssh/authorized_keys": "# comment\n" + key}))); err != nil {
 		t.Fatalf("alice has a key: %v", err)
 	}
-	if err := lockoutGuard(fixture(t, with(map[string]string{"etc/ssh/sshd_config": "PasswordAuthentication no\n"}))); err != nil {
+	if err := guard(fixture(t, with(map[string]string{"etc/ssh/sshd_config": "PasswordAuthentication no\n"}))); err != nil {
 		t.Fatalf("passwords already off: %v", err)
 	}
-	if err := lockoutGuard(fixture(t, with(map[string]string{
+	if err := guard(fixture(t, with(map[string]string{
 		"etc/ssh/sshd_config": "AuthorizedKeysFile /etc/ssh/keys/%u\n",
 		"etc/ssh/keys/alice":  key,
 	}))); err != nil {
 		t.Fatalf("AuthorizedKeysFile with %%u: %v", err)
+	}
+
+	// AllowGroups: the members of the listed groups must include an
+	// account with a key, and the user running hardbake through sudo.
+	alice := with(map[string]string{"home/alice/.ssh/authorized_keys": key, "etc/group": "sudo:x:27:\nalice:x:1000:\n"})
+	groups := func(env *Env) error { return lockoutGuard(env, loginGroupsOf(env)) }
+	if err := groups(fixture(t, alice)); err == nil || !strings.Contains(err.Error(), "AllowGroups sudo") {
+		t.Fatalf("AllowGroups sudo, alice not in sudo: %v", err)
+	}
+	alice["etc/group"] = "sudo:x:27:alice\nalice:x:1000:\n"
+	if err := groups(fixture(t, alice)); err != nil {
+		t.Fatalf("alice is in sudo: %v", err)
+	}
+	alice["etc/passwd"] += "packer:x:1001:1001::/home/packer:/bin/bash\n"
+	alice["etc/group"] += "packer:x:1001:\n"
+	t.Setenv("SUDO_USER", "packer")
+	if err := groups(fixture(t, alice)); err == nil || !strings.Contains(err.Error(), "packer") {
+		t.Fatalf("packer runs hardbake and is not in sudo: %v", err)
+	}
+	env := fixture(t, alice)
+	env.Profile.Seal.RemoveUser = "packer"
+	if err := groups(env); err != nil {
+		t.Fatalf("packer is the build user (seal.remove_user): %v", err)
+	}
+	if got := loginGroupsOf(env).directive(); got != "AllowGroups sudo packer" {
+		t.Fatalf("build user's group: %q", got)
 	}
 }
 

@@ -66,7 +66,7 @@ func TestOneSSHDModelPerRun(t *testing.T) {
 	}
 
 	// A write under /etc/ssh: the next question is asked again.
-	a, err := WriteFile(env.Root, "/etc/ssh/sshd_config.d/10-test.conf", []byte("MaxSessions 5\n"), 0o644, "test")
+	a, err := WriteFile(env.Root, "/etc/ssh/sshd_config.d/10-test.conf", []byte("PrintLastLog no\n"), 0o644, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,8 +74,8 @@ func TestOneSSHDModelPerRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _, err := effectiveSSHD(ctx, env)
-	if err != nil || got["maxsessions"][0] != "5" || count.sshd["-T"] != 2 {
-		t.Errorf("after a write: maxsessions %v (%v), sshd runs %v", got["maxsessions"], err, count.sshd)
+	if err != nil || got["printlastlog"][0] != "no" || count.sshd["-T"] != 2 {
+		t.Errorf("after a write: printlastlog %v (%v), sshd runs %v", got["printlastlog"], err, count.sshd)
 	}
 }
 
