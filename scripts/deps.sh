@@ -24,6 +24,11 @@ declare -A need=(
   [ssh-audit]=ssh-audit
   [oscap]=openscap-scanner
   [oscap-chroot]=openscap-utils
+  # audit --format prometheus/junit is judged by Prometheus' promtool, served by
+  # Debian's node_exporter, and validated against JUnit schemas by xmllint.
+  [promtool]=prometheus
+  [prometheus-node-exporter]=prometheus-node-exporter
+  [xmllint]=libxml2-utils
 )
 missing=()
 for cmd in "${!need[@]}"; do
