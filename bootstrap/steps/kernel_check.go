@@ -228,17 +228,15 @@ func coreChecks(env *Env) ([]report.Check, error) {
 		Want: "no other limit", Got: fmt.Sprintf("%d line(s)", len(others)), Detail: strings.Join(others, "; "),
 		Refs: ssgRefs("disable_users_coredumps")})
 	if env.Distro.ServiceManager == distro.Systemd {
-		conf, err := readCoredumpConf(env)
-		if err != nil {
-			return nil, err
-		}
+		// systemd-coredump reads coredump.conf and its drop-ins like every
+		// systemd daemon (the logging step's evaluator of that merge).
+		eff := effectiveSystemdConf(systemdConfFiles(env.Root, "systemd/coredump.conf"), "Coredump")
 		for _, s := range []struct{ key, want, rule string }{
 			{"Storage", "none", "coredump_disable_storage"},
 			{"ProcessSizeMax", "0", "coredump_disable_backtraces"},
 		} {
-			v, origin := coredumpSetting(conf, s.key)
-			c := check("kernel.core_dumps.systemd_coredump."+s.key, s.want, v)
-			c.Detail, c.Refs = origin, ssgRefs(s.rule)
+			c := check("kernel.core_dumps.systemd_coredump."+s.key, s.want, eff[s.key].Value)
+			c.Detail, c.Refs = eff[s.key].From, ssgRefs(s.rule)
 			checks = append(checks, c)
 		}
 	}

@@ -3,7 +3,6 @@ package steps
 import (
 	"path"
 	"sort"
-	"strconv"
 	"strings"
 )
 
@@ -100,52 +99,4 @@ func dpkgDiversions(text string) map[string]string {
 		}
 	}
 	return out
-}
-
-// coredumpSetting is the value systemd-coredump uses for key: the last one
-// in /etc/systemd/coredump.conf, then the drop-ins of coredump.conf.d
-// (/etc, /run, /usr/local/lib, /usr/lib; merged by name like sysctl.d),
-// sorted by name. Only the [Coredump] section counts.
-func coredumpSetting(files []sysctlFile, key string) (value, origin string) {
-	for _, f := range files {
-		section := ""
-		for i, line := range strings.Split(f.Text, "\n") {
-			s := strings.TrimSpace(line)
-			if s == "" || s[0] == '#' || s[0] == ';' {
-				continue
-			}
-			if strings.HasPrefix(s, "[") {
-				section = strings.Trim(s, "[]")
-				continue
-			}
-			k, v, ok := strings.Cut(s, "=")
-			if ok && section == "Coredump" && strings.TrimSpace(k) == key {
-				value, origin = strings.TrimSpace(v), f.Path+":"+strconv.Itoa(i+1)
-			}
-		}
-	}
-	return value, origin
-}
-
-// readCoredumpConf reads coredump.conf and its drop-ins in systemd's order.
-func readCoredumpConf(env *Env) ([]sysctlFile, error) {
-	text, err := readText(env.Root, "/etc/systemd/coredump.conf")
-	if err != nil {
-		return nil, err
-	}
-	out := []sysctlFile{{Name: "coredump.conf", Path: "/etc/systemd/coredump.conf", Text: text}}
-	var dirs [][]sysctlFile
-	for _, d := range []string{"/etc/systemd/coredump.conf.d", "/run/systemd/coredump.conf.d", "/usr/local/lib/systemd/coredump.conf.d", "/usr/lib/systemd/coredump.conf.d"} {
-		matches, _ := env.Root.Glob(d + "/*.conf")
-		var files []sysctlFile
-		for _, p := range matches {
-			text, err := readText(env.Root, p)
-			if err != nil {
-				return nil, err
-			}
-			files = append(files, sysctlFile{Name: path.Base(p), Path: p, Text: text})
-		}
-		dirs = append(dirs, files)
-	}
-	return append(out, mergeSysctlFiles(dirs, nil)...), nil
 }
