@@ -177,3 +177,28 @@ func schemasAccept(t *testing.T, doc []byte) {
 		}
 	}
 }
+
+// TestFleetDocAlertRules: the alert rules docs/fleet.md tells users to paste
+// are rules Prometheus loads (promtool check rules parses every expression).
+func TestFleetDocAlertRules(t *testing.T) {
+	if _, err := exec.LookPath("promtool"); err != nil {
+		t.Skip("promtool not installed (make deps installs Debian's prometheus)")
+	}
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "fleet.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, _ := strings.Cut(string(doc), "## Alert rules\n")
+	_, block, _ := strings.Cut(after, "```yaml\n")
+	rules, _, found := strings.Cut(block, "```")
+	if !found || !strings.Contains(rules, "hardbake_check_ok") {
+		t.Fatalf("no yaml block of rules under \"## Alert rules\" in docs/fleet.md")
+	}
+	f := filepath.Join(t.TempDir(), "rules.yml")
+	if err := os.WriteFile(f, []byte(rules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("promtool", "check", "rules", f).CombinedOutput(); err != nil || !strings.Contains(string(out), "SUCCESS: 3 rules found") {
+		t.Fatalf("promtool check rules: %v\n%s", err, out)
+	}
+}
