@@ -55,18 +55,11 @@ func (Logging) settings(env *Env) loggingSettings {
 		s.Rsyslog = rsyslogPackaged(env.Distro)
 		return s
 	}
-	s.Journal = [][2]string{{"Storage", "persistent"}, {"Compress", "yes"}, {"ForwardToSyslog", yesNoWord(s.Rsyslog)}}
+	s.Journal = [][2]string{{"Storage", "persistent"}, {"Compress", "yes"}, {"ForwardToSyslog", yesNo(s.Rsyslog)}}
 	if p.JournalMaxUse != "" {
 		s.Journal = append(s.Journal, [2]string{"SystemMaxUse", p.JournalMaxUse})
 	}
 	return s
-}
-
-func yesNoWord(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
 }
 
 func (l Logging) packages(env *Env) [][]string {
@@ -162,12 +155,12 @@ func uploadText(old string, env *Env) string {
 // the packages are installed, their default files exist).
 func (l Logging) configure(ctx context.Context, env *Env) ([]Action, error) {
 	s := l.settings(env)
-	var actions []Action
-	journald, err := journaldActions(env, s)
-	if err != nil {
-		return nil, err
-	}
+	var actions, journald []Action
 	if s.Journald {
+		var err error
+		if journald, err = journaldActions(env, s); err != nil {
+			return nil, err
+		}
 		actions = append(actions, journald...)
 	}
 	var rsyslog []Action
@@ -220,7 +213,7 @@ func (l Logging) configure(ctx context.Context, env *Env) ([]Action, error) {
 		// journald keeps its clients' streams across a restart (they are
 		// in its file descriptor store); rsyslog and the uploader reread
 		// their files only when restarted.
-		if len(journald) > 0 && s.Journald {
+		if len(journald) > 0 {
 			actions = append(actions, restartAction(env, "journald rereads its configuration", "systemd-journald.service"))
 		}
 		if len(rsyslog) > 0 {
@@ -353,7 +346,7 @@ func rsyslogChecks(ctx context.Context, env *Env) ([]report.Check, error) {
 	if err != nil {
 		return nil, err
 	}
-	pc.Refs = []string{"ssg:package_rsyslog_installed", "lynis:LOGG-2130"}
+	pc.Refs = []string{"ssg:package_rsyslog_installed", "lynis:LOGG-2130", "lynis:LOGG-2146"}
 	en := check("logging.rsyslog.enabled_at_boot", "enabled", enabledWord(unitEnabled(env, "rsyslog.service")))
 	en.Refs = []string{"ssg:service_rsyslog_enabled"}
 	decls := fileCreateModes(env.Root)
