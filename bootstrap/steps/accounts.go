@@ -450,8 +450,10 @@ func (Accounts) Deviations(env *Env) []report.Deviation {
 	p := env.Profile.Accounts
 	out := []report.Deviation{{
 		Refs: []string{"ssg:root_path_all_dirs", "ssg:root_path_no_dot"},
-		Reason: "these rules read the PATH of the process that runs the scanner (OVAL environmentvariable58 of the scanner itself), not root's PATH " +
-			"in the image: an offline scan (oscap-chroot) judges the build host's PATH. The image's root PATH (login.defs ENV_SUPATH) is checked by accounts.root_path",
+		Reason: "these rules judge the PATH of the process running the scanner (OVAL environmentvariable58 without a pid), not root's PATH in the image. " +
+			"Offline (oscap-chroot) the probe reads that environment through the image's /proc: unmounted, it finds no PATH and both fail; " +
+			"with /proc mounted it judges the scanning shell's PATH (measured on a baked Debian 12 root: a plain root PATH passes both, the build host's PATH fails root_path_all_dirs). " +
+			"The image's root PATH (login.defs ENV_SUPATH) is checked by accounts.root_path",
 	}}
 	dev := func(reason string, rules ...string) {
 		d := report.Deviation{Reason: reason}
