@@ -71,6 +71,11 @@ func (k Kernel) plan(ctx context.Context, env *Env) ([]Action, error) {
 	if err := refuseMounted(p.DisableModules, modulesInUse(env)); err != nil {
 		return nil, fmt.Errorf("%w: %v", bootstrap.ErrInvalid, err)
 	}
+	if env.Live() {
+		if err := forwardingGuard(liveForwarding(env), p, env.Force); err != nil {
+			return nil, err
+		}
+	}
 	var actions []Action
 	add := func(a *Action, err error) error {
 		actions = appendAction(actions, a)
@@ -119,6 +124,41 @@ func (k Kernel) plan(ctx context.Context, env *Env) ([]Action, error) {
 		actions = append(actions, Action{Kind: "run", Cmd: apply, Summary: "apply the sysctl settings now"})
 	}
 	return actions, nil
+}
+
+// forwardingKeys are the settings that make a host route.
+var forwardingKeys = []string{"net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"}
+
+// liveForwarding reads forwardingKeys from the running kernel.
+func liveForwarding(env *Env) map[string]string {
+	out := map[string]string{}
+	for _, k := range forwardingKeys {
+		if v, ok := liveSysctl(env, k); ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// forwardingGuard refuses to turn forwarding off on a live host that
+// forwards now: Docker, Kubernetes and routers set it at run time, and
+// turning it off cuts every container's network at once. The profile says
+// so with kernel.ip_forward: true; --force turns it off anyway.
+func forwardingGuard(live map[string]string, p profile.Kernel, force bool) error {
+	if p.IPForward || force {
+		return nil
+	}
+	var on []string
+	for _, k := range forwardingKeys {
+		if live[k] == "1" {
+			on = append(on, k+" = 1")
+		}
+	}
+	if len(on) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: this host forwards packets now (%s: set by a container runtime, Kubernetes or a router); "+
+		"kernel.ip_forward: true keeps forwarding on, --force turns it off", bootstrap.ErrInvalid, strings.Join(on, ", "))
 }
 
 // coreDumps plans the limits file and the systemd-coredump drop-in, or

@@ -208,3 +208,28 @@ func TestKernelKnobs(t *testing.T) {
 		t.Error("core_dumps: true wrote the limits file")
 	}
 }
+
+// TestForwardingGuard: a live host that forwards now (Docker set it) is not
+// cut off by the default profile.
+func TestForwardingGuard(t *testing.T) {
+	on := map[string]string{"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "0"}
+	off := map[string]string{"net.ipv4.ip_forward": "0", "net.ipv6.conf.all.forwarding": "0"}
+	for _, c := range []struct {
+		name    string
+		live    map[string]string
+		forward bool
+		force   bool
+		refused bool
+	}{
+		{"forwarding now, profile off", on, false, false, true},
+		{"forwarding now, profile on", on, true, false, false},
+		{"forwarding now, --force", on, false, true, false},
+		{"not forwarding", off, false, false, false},
+		{"no such keys (no IPv6, a container)", map[string]string{}, false, false, false},
+	} {
+		err := forwardingGuard(c.live, profile.Kernel{IPForward: c.forward}, c.force)
+		if (err != nil) != c.refused || (err != nil && (!errors.Is(err, bootstrap.ErrInvalid) || !strings.Contains(err.Error(), "net.ipv4.ip_forward = 1"))) {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+}
