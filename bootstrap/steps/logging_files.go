@@ -25,7 +25,7 @@ var logPermExempt = regexp.MustCompile(`^(history\.log.*|eipp\.log\.xz.*|[bw]tmp
 // logGroupExempt are the files SSG's group rule leaves out: their group is
 // the package's own choice (journal files: systemd-journal; apt, gdm,
 // landscape and sssd directories; the utmp files).
-var logGroupExempt = regexp.MustCompile(`^/var/log/(apt|gdm3?|landscape|sssd)/|/([bw]tmp([.-].*)?|lastlog.*|auth\.log|cloud-init\.log.*|[^/]*\.journal[^/]*|localmessages.*|messages|secure.*|syslog|waagent\.log.*)$`)
+var logGroupExempt = regexp.MustCompile(`^/var/log/(apt|gdm3?|landscape|sssd)/|/([bw]tmp([.-][^/]*)?|lastlog[^/]*|auth\.log|cloud-init\.log[^/]*|[^/]*\.journal[^/]*|localmessages[^/]*|messages|secure[^/]*|syslog|waagent\.log[^/]*)$`)
 
 // logFileFix is what one log file needs: a mode, a group, or a reason it
 // is left as it is.

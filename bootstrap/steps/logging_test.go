@@ -169,6 +169,7 @@ func TestLogFileFixFor(t *testing.T) {
 		{"/var/log/app.log", 0o664, "app", false, logFileFix{Left: "group app writes it (mode 0664)"}},
 		{"/var/log/journal/x/system.journal", 0o640, "systemd-journal", false, logFileFix{}},
 		{"/var/log/faillog", 0o644, "root", false, logFileFix{Mode: 0o640}},
+		{"/var/log/lastlogs/x.log", 0o640, "staff", false, logFileFix{Group: "adm"}}, // lastlog's exemption is for the file name only
 	} {
 		got := logFileFixFor(tc.path, tc.mode, tc.group, true, tc.privateLogins)
 		got.Path, got.OldMode, got.OldGroup = "", 0, ""
