@@ -29,6 +29,8 @@ declare -A need=(
   [promtool]=prometheus
   [prometheus-node-exporter]=prometheus-node-exporter
   [xmllint]=libxml2-utils
+  # boots a baked root with its own systemd to run hardbake-audit.service
+  [systemd-nspawn]=systemd-container
 )
 missing=()
 for cmd in "${!need[@]}"; do

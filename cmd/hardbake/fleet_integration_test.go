@@ -7,6 +7,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -270,4 +271,67 @@ func grepLines(text string, prefixes ...string) string {
 		}
 	}
 	return fmt.Sprint(strings.Join(out, "\n"))
+}
+
+// TestAuditServiceBooted boots a baked Debian root with its own systemd
+// (systemd-nspawn, no VM) and has systemd itself start
+// hardbake-audit.service with the unit's whole sandbox: the audit fails
+// checks (the root is baked with three steps only), exits 1, and the unit
+// still ends in success with the metrics written; the timer is scheduled.
+func TestAuditServiceBooted(t *testing.T) {
+	requireRoot(t)
+	for _, tool := range []string{"systemd-nspawn", "promtool"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s missing (make deps)", tool)
+		}
+	}
+	dir := testroot.Debian(t, "bookworm")
+	prof := filepath.Join(t.TempDir(), "p.yaml")
+	writeFile(t, prof, "monitoring:\n  audit_timer: true\n")
+	if r := hardbake(t, "bake", "--root", dir, "--only", "ssh,firstboot,monitoring", "--profile", prof); r.code != 0 {
+		t.Fatalf("bake: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// A probe that runs once the machine is up, records what systemd says
+	// of the audit service and the timer, and powers the machine off.
+	writeFile(t, filepath.Join(dir, "etc/systemd/system/fleet-probe.service"), `[Unit]
+After=multi-user.target
+[Service]
+Type=oneshot
+ExecStart=/bin/sh -c 'systemctl start hardbake-audit.service; systemctl show -p Result -p ExecMainStatus -p ActiveState hardbake-audit.service > /root/probe.txt; systemctl show -p ActiveState -p NextElapseUSecMonotonic hardbake-audit.timer >> /root/probe.txt'
+ExecStartPost=/bin/systemctl poweroff
+[Install]
+WantedBy=multi-user.target
+`)
+	if err := os.Symlink("/etc/systemd/system/fleet-probe.service", filepath.Join(dir, "etc/systemd/system/multi-user.target.wants/fleet-probe.service")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	// --register=no --keep-unit: no systemd (machined) on the host side.
+	out, err := exec.CommandContext(ctx, "systemd-nspawn", "--register=no", "--keep-unit", "-q", "-D", dir, "-b").CombinedOutput()
+	probe, _ := os.ReadFile(filepath.Join(dir, "root/probe.txt"))
+	if err != nil || len(probe) == 0 {
+		t.Fatalf("booting the root: %v\nprobe: %s\nconsole (tail):\n%s", err, probe, tail(string(out), 40))
+	}
+	for _, want := range []string{"Result=success\n", "ExecMainStatus=1\n", "ActiveState=inactive\n", "ActiveState=active\n"} {
+		if !strings.Contains(string(probe), want) {
+			t.Errorf("probe lacks %q:\n%s", want, probe)
+		}
+	}
+	if strings.Contains(string(probe), "NextElapseUSecMonotonic=infinity") {
+		t.Errorf("timer not scheduled:\n%s", probe)
+	}
+	promFile := filepath.Join(dir, "var/lib/prometheus/node-exporter/hardbake.prom")
+	promtoolAccepts(t, promFile)
+	data, _ := os.ReadFile(promFile)
+	for _, want := range []string{`hardbake_step_error{step="ssh"} 0`, `hardbake_check_ok{step="ssh",check="ssh.permitrootlogin",severity="fail"} 1`, "hardbake_audit_ok 0"} {
+		if !strings.Contains(string(data), want+"\n") {
+			t.Errorf("metrics written under systemd lack %s:\n%s", want, data)
+		}
+	}
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	return strings.Join(lines[max(len(lines)-n, 0):], "\n")
 }
