@@ -10,6 +10,7 @@ import (
 	"github.com/hardbake/hardbake/bootstrap/distro"
 	"github.com/hardbake/hardbake/bootstrap/profile"
 	"github.com/hardbake/hardbake/bootstrap/report"
+	"github.com/hardbake/hardbake/bootstrap/runner"
 	"github.com/hardbake/hardbake/internal/testroot"
 )
 
@@ -144,5 +145,32 @@ func TestMonitoringWithoutSystemd(t *testing.T) {
 		case timer && (len(checks) != 1 || checks[0].Severity != report.Warn || !strings.Contains(checks[0].Got, "--format prometheus -o /var/lib/prometheus/node-exporter/hardbake.prom")):
 			t.Errorf("audit_timer without systemd: %+v", checks)
 		}
+	}
+}
+
+// TestMonitoringEveryFamily: on every family's fixture root (real default
+// files; all systemd) a bake with audit_timer: true installs the same units
+// into /etc/systemd/system, makes node_exporter's directory where the root
+// lacks it, and enables the timer with systemctl, which works offline.
+func TestMonitoringEveryFamily(t *testing.T) {
+	for _, c := range goldenCases {
+		t.Run(c.name, func(t *testing.T) {
+			env, rec := goldenEnv(t, c.name, "monitoring:\n  audit_timer: true\n  interval: 30\n", map[string]runner.Result{"systemctl enable": {}, "mkdir": {}})
+			if _, err := (Monitoring{}).Apply(context.Background(), env); err != nil {
+				t.Fatal(err)
+			}
+			for path, text := range map[string]string{
+				AuditService: AuditServiceUnit(FirstbootBinary, DefaultTextfileDir),
+				AuditTimer:   AuditTimerUnit(30),
+			} {
+				if got, _ := env.Root.ReadFile(path); string(got) != text {
+					t.Errorf("%s:\n%s", path, got)
+				}
+			}
+			want := []string{"mkdir -p -m 0755 /var/lib/prometheus/node-exporter", "systemctl enable hardbake-audit.timer"}
+			if got := rec.Strings(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("commands %q, want %q", got, want)
+			}
+		})
 	}
 }
