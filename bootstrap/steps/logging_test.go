@@ -292,3 +292,45 @@ func TestUploadText(t *testing.T) {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestJournaldDropInsGetOurValues: a drop-in that sets another value is
+// found and given ours: edited where it is in /etc (its other lines kept),
+// overridden by a file of the same name in /etc when it lives under /usr.
+func TestJournaldDropInsGetOurValues(t *testing.T) {
+	release, err := os.ReadFile("testdata/roots/debian12/etc/os-release")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := testroot.Files(t, map[string]string{
+		"etc/os-release":                              string(release),
+		"etc/systemd/journald.conf":                   debianJournald,
+		"etc/systemd/journald.conf.d/60-cloud.conf":   "# cloud image\n[Journal]\nStorage=volatile\nSystemMaxUse=50M\n",
+		"usr/lib/systemd/journald.conf.d/syslog.conf": "[Journal]\nForwardToSyslog=no\n",
+		"usr/lib/systemd/journald.conf.d/ok.conf":     "[Journal]\nCompress=true\n", // same meaning: left alone
+	})
+	r, d := testroot.Open(t, dir)
+	p, _ := profile.Parse(nil)
+	env := &Env{Root: r, Distro: d, Profile: p}
+	actions, err := journaldActions(env, Logging{}.settings(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, a := range actions {
+		got[a.Path] = string(a.Data)
+	}
+	want := map[string]string{
+		JournaldConf: strings.NewReplacer("#Storage=auto\n", "#Storage=auto\nStorage=persistent\n", "#Compress=yes\n", "#Compress=yes\nCompress=yes\n",
+			"#ForwardToSyslog=yes\n", "#ForwardToSyslog=yes\nForwardToSyslog=yes\n").Replace(debianJournald),
+		"/etc/systemd/journald.conf.d/60-cloud.conf": "# cloud image\n[Journal]\nStorage=persistent\nSystemMaxUse=50M\n",
+		"/etc/systemd/journald.conf.d/syslog.conf":   "[Journal]\nForwardToSyslog=yes\n",
+	}
+	if len(got) != len(want) {
+		t.Errorf("wrote %d files, want %d: %v", len(got), len(want), got)
+	}
+	for p, w := range want {
+		if got[p] != w {
+			t.Errorf("%s:\n%s\nwant:\n%s", p, got[p], w)
+		}
+	}
+}
