@@ -78,8 +78,10 @@ func TestFleetMetrics(t *testing.T) {
 	}
 	failedBefore := metricValue(t, before, "hardbake_checks_failed")
 
-	// Drift: a drop-in that sorts before hardbake's lets root log in.
-	writeFile(t, filepath.Join(dir, "etc/ssh/sshd_config.d/00-drift.conf"), "PermitRootLogin yes\n")
+	// Drift: a line above hardbake's managed block (which wins over every
+	// drop-in) lets root log in.
+	baked, _ := os.ReadFile(filepath.Join(dir, "etc/ssh/sshd_config"))
+	writeFile(t, filepath.Join(dir, "etc/ssh/sshd_config"), "PermitRootLogin yes\n"+string(baked))
 	audit()
 	after := scrape(t, addr)
 	if !strings.Contains(after, okLine+"0\n") {
@@ -91,7 +93,7 @@ func TestFleetMetrics(t *testing.T) {
 	if metricValue(t, after, "hardbake_audit_ok") != 0 || !regexp.MustCompile(`(?m)^hardbake_info\{commit="[^"]*",distro="debian",distro_version="12",version="test"\} 1$`).MatchString(after) {
 		t.Errorf("audit_ok/info:\n%s", grepLines(after, "hardbake_audit_ok", "hardbake_info"))
 	}
-	os.Remove(filepath.Join(dir, "etc/ssh/sshd_config.d/00-drift.conf"))
+	writeFile(t, filepath.Join(dir, "etc/ssh/sshd_config"), string(baked))
 
 	t.Run("junit", func(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "audit.xml")
