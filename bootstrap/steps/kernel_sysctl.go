@@ -43,7 +43,7 @@ func bothConf(proto, name, value, why string) []sysctlSetting {
 	var out []sysctlSetting
 	for _, scope := range []string{"all", "default"} {
 		k := "net." + proto + ".conf." + scope + "." + name
-		out = append(out, sysctlSetting{Key: k, Value: value, Why: why, Refs: ssgRefs(sysctlRule(k))})
+		out = append(out, sysctlSetting{Key: k, Value: value, Why: why, Refs: append(ssgRefs(sysctlRule(k)), "lynis:KRNL-6000")})
 	}
 	return out
 }
@@ -74,6 +74,10 @@ func kernelSysctl(k profile.Kernel) []sysctlSetting {
 	add("fs.protected_symlinks", "1", "no following others' symlinks in sticky directories", "lynis:KRNL-6000")
 	add("fs.protected_fifos", "2", "no opening others' FIFOs in sticky directories", "lynis:KRNL-6000")
 	add("fs.protected_regular", "2", "no opening others' files in sticky directories", "lynis:KRNL-6000")
+	// Not CIS, Lynis's list (KRNL-6000); neither changes what a server does.
+	s = append(s,
+		sysctlSetting{Key: "kernel.core_uses_pid", Value: "1", Why: "core file names carry the PID", Refs: []string{"lynis:KRNL-6000"}},
+		sysctlSetting{Key: "dev.tty.ldisc_autoload", Value: "0", Why: "users cannot make the kernel load TTY line disciplines", Refs: []string{"lynis:KRNL-6000"}})
 	if !k.CoreDumps {
 		add("fs.suid_dumpable", "0", "no core dumps of set-user-ID programs", "lynis:KRNL-5820")
 	}
