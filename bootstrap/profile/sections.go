@@ -4,7 +4,7 @@ package profile
 // skip and the Packer plugin's only_steps/skip_steps are validated against,
 // so neither needs to link the steps. bootstrap/steps' registry test keeps
 // the registry equal to it.
-var StepNames = []string{"ssh", "updates", "services", "kernel", "accounts", "logging", "mounts", "files", "timesync", "mac", "fail2ban", "firewall", "firstboot", "monitoring", "seal"}
+var StepNames = []string{"ssh", "updates", "services", "kernel", "accounts", "logging", "mounts", "files", "timesync", "mac", "fail2ban", "firewall", "firstboot", "audit", "monitoring", "seal"}
 
 // Updates configures the updates step.
 type Updates struct {

@@ -24,6 +24,7 @@ var Registry = []Step{
 	Fail2ban{},
 	Firewall{},
 	Firstboot{},
+	Audit{},
 	Monitoring{},
 	Seal{},
 }

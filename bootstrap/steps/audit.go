@@ -1,0 +1,202 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/hardbake/hardbake/bootstrap/distro"
+	"github.com/hardbake/hardbake/bootstrap/report"
+)
+
+// Audit records what happens on the machine and proves its files unchanged:
+// auditd with CIS's rule set loaded at boot (rules judged by the image's
+// own auditctl), and AIDE with a database of the baked image and a daily
+// check. It runs late (after firstboot, before seal), so AIDE's database
+// holds the files every other step wrote.
+type Audit struct{}
+
+// Name implements Step.
+func (Audit) Name() string { return "audit" }
+
+// auditFamily is what differs between distributions for this step.
+type auditFamily struct {
+	auditPackages []string
+	aidePackages  []string // none: AIDE is not in the distribution's archive
+	aideConf      string
+	aideDB        string
+	// aideTimer is the unit of the distribution's periodic check.
+	aideTimer string
+	macPolicy []string
+}
+
+func auditFamilyOf(d distro.Info) auditFamily {
+	switch d.Family {
+	case distro.Fedora, distro.RHEL:
+		return auditFamily{
+			auditPackages: []string{"audit"},
+			aidePackages:  []string{"aide"},
+			aideConf:      "/etc/aide.conf",
+			aideDB:        "/var/lib/aide/aide.db.gz",
+			macPolicy:     []string{"/etc/selinux", "/usr/share/selinux"},
+		}
+	case distro.Arch:
+		// AIDE left Arch's archive for the AUR.
+		return auditFamily{auditPackages: []string{"audit"}, macPolicy: []string{"/etc/apparmor", "/etc/apparmor.d"}}
+	default:
+		return auditFamily{
+			auditPackages: []string{"auditd", "audispd-plugins"},
+			aidePackages:  []string{"aide", "aide-common"},
+			aideConf:      "/etc/aide/aide.conf",
+			aideDB:        "/var/lib/aide/aide.db",
+			aideTimer:     "dailyaidecheck.timer",
+			macPolicy:     []string{"/etc/apparmor", "/etc/apparmor.d"},
+		}
+	}
+}
+
+// packages are the packages the profile asks for, in one phase.
+func (Audit) packages(env *Env) [][]string {
+	f, p := auditFamilyOf(env.Distro), env.Profile.Audit
+	var pkgs []string
+	if p.Auditd {
+		pkgs = append(pkgs, f.auditPackages...)
+	}
+	if p.AIDE {
+		pkgs = append(pkgs, f.aidePackages...)
+	}
+	return [][]string{pkgs}
+}
+
+// ruleSet reads what the rules depend on from the root.
+func (Audit) ruleSet(env *Env) (auditRuleSet, error) {
+	arches, missing := auditArches()
+	defs, _ := env.Root.ReadFile("/etc/login.defs")
+	var sudoers []string
+	files, _ := env.Root.Glob("/etc/sudoers.d/*")
+	for _, f := range append([]string{"/etc/sudoers"}, files...) {
+		data, _ := env.Root.ReadFile(f)
+		sudoers = append(sudoers, string(data))
+	}
+	priv, err := privilegedPrograms(env.Root)
+	if err != nil {
+		return auditRuleSet{}, fmt.Errorf("looking for setuid programs: %w", err)
+	}
+	return auditRuleSet{
+		Arches: arches, Missing: missing, UIDMin: uidMin(string(defs)),
+		MACPolicy: auditFamilyOf(env.Distro).macPolicy, SudoLog: sudoLog(sudoers...), Privileged: priv,
+	}, nil
+}
+
+// configure plans the files and commands with the packages in place.
+func (a Audit) configure(ctx context.Context, env *Env) ([]Action, error) {
+	var actions []Action
+	if env.Profile.Audit.Auditd {
+		more, err := a.auditdActions(ctx, env)
+		if err != nil {
+			return nil, err
+		}
+		actions = append(actions, more...)
+	}
+	if env.Profile.Audit.AIDE {
+		more, err := a.aideConfigActions(env)
+		if err != nil {
+			return nil, err
+		}
+		actions = append(actions, more...)
+	}
+	return actions, nil
+}
+
+// Plan implements Step.
+func (a Audit) Plan(ctx context.Context, env *Env) ([]Action, error) {
+	actions, err := planWithPackages(ctx, env, "install auditd and AIDE", a.packages(env),
+		func() ([]Action, error) { return a.configure(ctx, env) })
+	if err != nil {
+		return nil, err
+	}
+	return appendAction(actions, a.aideDatabaseAction(env, len(actions) > 0)), nil
+}
+
+// Apply implements Step. AIDE's database is built last and outside the
+// package session: there /proc, /sys, /dev and the host's resolv.conf are
+// lent to the root, and the database must hold the image's own files.
+func (a Audit) Apply(ctx context.Context, env *Env) ([]report.Change, error) {
+	changes, err := applyWithPackages(ctx, env, "install auditd and AIDE", a.packages(env),
+		func() ([]Action, error) { return a.configure(ctx, env) })
+	if err != nil {
+		return changes, err
+	}
+	if db := a.aideDatabaseAction(env, len(changes) > 0); db != nil {
+		done, err := Execute(ctx, env, []Action{*db})
+		changes = append(changes, done...)
+		if err != nil {
+			return changes, err
+		}
+	}
+	return changes, nil
+}
+
+// Check implements Step.
+func (a Audit) Check(ctx context.Context, env *Env) ([]report.Check, error) {
+	var checks []report.Check
+	if env.Profile.Audit.Auditd {
+		more, err := a.auditdChecks(ctx, env)
+		if err != nil {
+			return nil, err
+		}
+		checks = append(checks, more...)
+	}
+	if env.Profile.Audit.AIDE {
+		more, err := a.aideChecks(ctx, env)
+		if err != nil {
+			return nil, err
+		}
+		checks = append(checks, more...)
+	}
+	return checks, nil
+}
+
+// Deviations implements Deviator.
+func (a Audit) Deviations(env *Env) []report.Deviation {
+	p := env.Profile.Audit
+	var d []report.Deviation
+	if p.Auditd && p.AdminSpaceLeftAction != "halt" {
+		d = append(d, report.Deviation{Refs: []string{"ssg:auditd_data_retention_admin_space_left_action"},
+			Reason: fmt.Sprintf("auditd's admin_space_left_action is %s (audit.admin_space_left_action), not CIS's halt: a cloud machine that halts because its audit log filled the disk is unreachable until someone restarts it; auditd stops writing and alerts syslog instead", p.AdminSpaceLeftAction)})
+	}
+	if p.Auditd && p.DiskFullAction != "halt" && p.DiskFullAction != "single" {
+		d = append(d, report.Deviation{Refs: []string{"ssg:auditd_data_disk_full_action"},
+			Reason: fmt.Sprintf("auditd's disk_full_action is %s (audit.disk_full_action), not CIS's halt or single: both take a cloud machine off the network over a full audit disk", p.DiskFullAction)})
+	}
+	if p.AIDE && len(auditFamilyOf(env.Distro).aidePackages) == 0 {
+		d = append(d, report.Deviation{Refs: []string{"ssg:package_aide_installed", "ssg:aide_build_database", "ssg:aide_periodic_checking_systemd_timer"},
+			Reason: "AIDE is not in " + env.Distro.ID + "'s package archive (Arch moved it to the AUR); hardbake installs packages only from the distribution"})
+	}
+	if p.AIDE && env.Distro.Family == distro.Debian && env.Distro.VersionID == "12" {
+		d = append(d, report.Deviation{Refs: []string{"ssg:aide_build_database"},
+			Reason: "the database is built (/var/lib/aide/aide.db, checked by audit), but SSG's Debian 12 check looks for a \"database=\" line, the name AIDE 0.18 deprecated; Debian's aide.conf says \"database_in=\", which Debian's daily check reads (SSG's Debian 13 check reads it too)"})
+	}
+	return d
+}
+
+// auditRefs turns SSG rule ids into report refs.
+func auditRefs(rules ...string) []string {
+	out := make([]string, len(rules))
+	for i, r := range rules {
+		out[i] = "ssg:" + r
+	}
+	return out
+}
+
+// withSSG sets a check's refs.
+func withSSG(c report.Check, rules ...string) report.Check {
+	c.Refs = auditRefs(rules...)
+	return c
+}
+
+// firstLine is a command's error as a check's "got": its first line.
+func firstLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
+}
