@@ -235,6 +235,48 @@ func TestAccountsOnRealRoots(t *testing.T) {
 			if su("bob") == nil {
 				t.Error("bob (not in sugroup) can su with the right password")
 			}
+
+			// pwquality judges root's new passwords too (enforce_for_root).
+			if out, err := exec.Command("chroot", dir, "sh", "-c", "echo 'carol:abc12345' | chpasswd").CombinedOutput(); err == nil {
+				t.Errorf("a weak password was accepted: %s", out)
+			}
+
+			// faillock: faillock_deny wrong passwords (carol su-ing to
+			// herself: she is in sugroup, so pam_wheel lets the password
+			// be asked) lock carol; then even her right password is
+			// refused, until faillock --reset (or unlock_time).
+			chrootRun(t, dir, "sh", "-c", "echo 'carol:Zx9!kQ2#mWp7rTv4' | chpasswd")
+			login := func(pass string) error {
+				c := exec.Command("chroot", "--userspec=carol:carol", dir, "su", "-c", "true", "carol")
+				c.Stdin = strings.NewReader(pass + "\n")
+				c.Env = []string{"PATH=/usr/bin:/bin"}
+				return c.Run()
+			}
+			for i := 0; i < env.Profile.Accounts.FaillockDeny; i++ {
+				login("not-the-password")
+			}
+			out, _ := exec.Command("chroot", dir, "faillock", "--user", "carol").CombinedOutput()
+			t.Logf("faillock --user carol:\n%s", out)
+			if strings.Count(string(out), " V\n")+strings.Count(string(out), " V ") < env.Profile.Accounts.FaillockDeny {
+				t.Errorf("faillock recorded fewer than %d failures of carol:\n%s", env.Profile.Accounts.FaillockDeny, out)
+			}
+			if login("Zx9!kQ2#mWp7rTv4") == nil {
+				t.Error("carol's right password still works after faillock_deny failures")
+			}
+			chrootRun(t, dir, "faillock", "--user", "carol", "--reset")
+			if err := login("Zx9!kQ2#mWp7rTv4"); err != nil {
+				t.Errorf("carol's right password after faillock --reset: %v", err)
+			}
+
+			// A login shell gets the umask and a read-only TMOUT.
+			sh, err := exec.Command("chroot", dir, "bash", "-l", "-c", "umask; declare -p TMOUT").CombinedOutput()
+			if got := strings.Fields(string(sh)); err != nil || len(got) != 4 || got[0] != "0027" || got[2] != "-rx" || got[3] != `TMOUT="900"` {
+				t.Errorf("login shell: umask and TMOUT: %q %v", sh, err)
+			}
+			// The units are valid systemd units.
+			if out, err := exec.Command("chroot", dir, "systemd-analyze", "verify", "--man=no", systemdUnits+AgeingService, systemdUnits+AgeingPath).CombinedOutput(); err != nil {
+				t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+			}
 		})
 	}
 }
