@@ -306,6 +306,34 @@ func (s SSH) settings(ctx context.Context, env *Env) ([]string, sshCrypto, login
 	return d, crypto, g, nil
 }
 
+// managedBlockCheck: the block at the top of sshd_config holds every
+// directive but the ones that add up across files (which may be in the
+// drop-in): scanners read only that file, and a package upgrade whose
+// maintainer version an admin accepted drops it while sshd -T, reading the
+// drop-in, still looks hardened.
+func managedBlockCheck(env *Env, directives []string) report.Check {
+	data, _ := env.Root.ReadFile(SSHDConfig)
+	text := strings.ReplaceAll(string(data), "\r\n", "\n")
+	first, last := blockLines(text)
+	got := "missing"
+	if first > 0 && last > first {
+		lines := strings.Split(text, "\n")[first : last-1]
+		var missing []string
+		for _, d := range directives {
+			if !accumulates(d) && !slices.Contains(lines, d) {
+				missing = append(missing, d)
+			}
+		}
+		got = "complete"
+		if len(missing) > 0 {
+			got = "lacks " + strings.Join(missing, "; ")
+		}
+	}
+	c := check("ssh.managed_block", "complete", got)
+	c.Detail = "the hardened values at the top of " + SSHDConfig + ", where scanners look"
+	return c
+}
+
 // wins reports whether every managed keyword's effective value comes from our lines.
 func wins(eff *sshdconfig.Effective, directives []string, ours func(sshdconfig.Value) bool) bool {
 	for k := range want(directives) {
@@ -441,6 +469,7 @@ func (s SSH) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 		}
 		checks = append(checks, c)
 	}
+	checks = append(checks, managedBlockCheck(env, directives))
 	checks = append(checks, hostKeysCheck(env, p, eff))
 	checks = append(checks, groups.check(got["allowgroups"], source))
 	checks = append(checks, sshFileChecks(env, p)...)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hardbake/hardbake/bootstrap/distro"
 	"github.com/hardbake/hardbake/bootstrap/profile"
+	"github.com/hardbake/hardbake/bootstrap/root"
 	"github.com/hardbake/hardbake/bootstrap/runner"
 	"github.com/hardbake/hardbake/bootstrap/sshdconfig"
 	"github.com/hardbake/hardbake/internal/testroot"
@@ -255,6 +256,32 @@ func TestLockoutGuard(t *testing.T) {
 	}
 	if got := loginGroupsOf(env).directive(); got != "AllowGroups sudo packer" {
 		t.Fatalf("build user's group: %q", got)
+	}
+}
+
+// TestManagedBlockCheck: a block an upgrade (or an admin) removed from
+// sshd_config fails the check although the drop-in keeps sshd -T hardened.
+func TestManagedBlockCheck(t *testing.T) {
+	env := fixture(t, map[string]string{"etc/os-release": "ID=debian\n", "etc/ssh/sshd_config": debianInclude})
+	ctx := context.Background()
+	if _, err := (SSH{}).Apply(ctx, env); err != nil {
+		t.Fatal(err)
+	}
+	directives, _, _, err := SSH{}.settings(ctx, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := managedBlockCheck(env, directives); !c.OK {
+		t.Fatalf("after the bake: %+v", c)
+	}
+	if err := env.Root.WriteFile(SSHDConfig, []byte(debianInclude), 0o600, root.RootOwner); err != nil {
+		t.Fatal(err)
+	}
+	if c := managedBlockCheck(env, directives); c.OK || c.Got != "missing" {
+		t.Fatalf("without the block: %+v", c)
+	}
+	if got := effective(t, env)["permitrootlogin"]; strings.Join(got, "") != "no" {
+		t.Fatalf("the drop-in alone: permitrootlogin %v", got)
 	}
 }
 
