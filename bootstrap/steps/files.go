@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -83,8 +84,9 @@ func wantGroup(env *Env, f guardedFile, groups string) (string, int) {
 }
 
 // guardedStates returns what each guarded file that exists (and is not a
-// symlink: SSG skips those) needs.
-func guardedStates(env *Env) ([]guardedFile, []fileState) {
+// symlink: SSG skips those) needs. A file about to be written (an
+// allow-list) counts as it will be: 0640 root:root.
+func guardedStates(env *Env, writing ...string) ([]guardedFile, []fileState) {
 	passwd, _ := env.Root.ReadFile("/etc/passwd")
 	groups, _ := env.Root.ReadFile("/etc/group")
 	users, gnames := idNames(string(passwd)), idNames(string(groups))
@@ -92,6 +94,12 @@ func guardedStates(env *Env) ([]guardedFile, []fileState) {
 	var states []fileState
 	for _, f := range guardedFiles {
 		fi, err := env.Root.Lstat(f.Path)
+		if err != nil && slices.Contains(writing, f.Path) {
+			g, gid := wantGroup(env, f, string(groups))
+			files = append(files, f)
+			states = append(states, f.fix(fileState{Mode: 0o640, User: "root", Group: "root"}, g, gid))
+			continue
+		}
 		if err != nil || fi.Mode()&fs.ModeSymlink != 0 {
 			continue
 		}
@@ -117,11 +125,15 @@ func nameOr(names map[int]string, id int) string {
 // configure plans the allow-lists and the modes and owners.
 func (Files) configure(ctx context.Context, env *Env) ([]Action, error) {
 	var actions []Action
+	var writing []string
 	for _, a := range allowFiles {
 		w, err := WriteFile(env.Root, a.allow, []byte(allowList(env.Profile.Files.CronAllow)), 0o640,
 			fmt.Sprintf("only the listed users may use %s", a.rule))
 		if err != nil {
 			return nil, err
+		}
+		if w != nil {
+			writing = append(writing, a.allow)
 		}
 		actions = appendAction(actions, w)
 		r, err := RemoveFile(env.Root, a.deny, fmt.Sprintf("%s's allow-list decides alone", a.rule))
@@ -132,9 +144,12 @@ func (Files) configure(ctx context.Context, env *Env) ([]Action, error) {
 	}
 	// The modes of files this plan writes are judged by Check after Apply:
 	// a new allow-list is written 0640 root:root already.
-	files, states := guardedStates(env)
+	files, states := guardedStates(env, writing...)
 	for i, f := range files {
 		st := states[i]
+		if slices.Contains(writing, f.Path) && !env.Root.Exists(f.Path) {
+			continue // written 0640 root:root
+		}
 		if st.NeedsOwner {
 			actions = append(actions, Action{Kind: "run", Path: f.Path, Cmd: cmd("chown", "root:"+st.WantGroup, f.Path),
 				Summary: fmt.Sprintf("%s owned by root:%s (was %s:%s)", f.Path, st.WantGroup, st.User, st.Group)})
@@ -145,6 +160,11 @@ func (Files) configure(ctx context.Context, env *Env) ([]Action, error) {
 				Summary: fmt.Sprintf("%s mode %04o (was %s)", f.Path, st.WantMode.Perm(), describe(st.Mode, st.User, st.Group))})
 		}
 	}
+	keep, err := keepActions(env, files, states)
+	if err != nil {
+		return nil, err
+	}
+	actions = append(actions, keep...)
 	pkg, unit := cronPackage(env.Distro)
 	if have, err := installed(ctx, env, pkg); err != nil {
 		return nil, err
@@ -152,6 +172,61 @@ func (Files) configure(ctx context.Context, env *Env) ([]Action, error) {
 		actions = appendAction(actions, enableAction(env, "start the job scheduler at boot", unit))
 	}
 	return actions, nil
+}
+
+// keepActions plans the files that keep the modes (files_perms.go):
+// tmpfiles.d and the path unit where systemd runs the machine, the apt hook
+// where apt installs packages.
+func keepActions(env *Env, files []guardedFile, states []fileState) ([]Action, error) {
+	if env.Distro.ServiceManager != distro.Systemd {
+		return nil, nil
+	}
+	var actions []Action
+	for _, w := range []struct{ path, text, summary string }{
+		{FilesTmpfiles, filesTmpfiles(files, states), "the modes and owners, applied by systemd-tmpfiles at every boot"},
+		{FilesService, filesServiceText, "a service that applies them again"},
+		{FilesPath, filesPathText, "run it when shadow-utils rewrites a backup of the account files"},
+	} {
+		a, err := WriteFile(env.Root, w.path, []byte(w.text), 0o644, w.summary)
+		if err != nil {
+			return nil, err
+		}
+		actions = appendAction(actions, a)
+	}
+	if env.Distro.PackageManager == "apt" {
+		a, err := WriteFile(env.Root, FilesAptHook, []byte(filesAptHookText), 0o644, "apply the modes again after every dpkg run")
+		if err != nil {
+			return nil, err
+		}
+		actions = appendAction(actions, a)
+	}
+	return appendAction(actions, enableAction(env, "watch the account files' backups", "hardbake-files.path")), nil
+}
+
+// keepChecks report whether the files that keep the modes are in place.
+func keepChecks(env *Env, files []guardedFile, states []fileState) []report.Check {
+	if env.Distro.ServiceManager != distro.Systemd {
+		return nil
+	}
+	want := map[string]string{FilesTmpfiles: filesTmpfiles(files, states), FilesService: filesServiceText, FilesPath: filesPathText}
+	paths := []string{FilesTmpfiles, FilesService, FilesPath}
+	if env.Distro.PackageManager == "apt" {
+		want[FilesAptHook] = filesAptHookText
+		paths = append(paths, FilesAptHook)
+	}
+	var checks []report.Check
+	for _, p := range paths {
+		data, err := env.Root.ReadFile(p)
+		got := "as hardbake writes it"
+		switch {
+		case err != nil:
+			got = "missing"
+		case string(data) != want[p]:
+			got = "differs"
+		}
+		checks = append(checks, check("files.keep "+p, "as hardbake writes it", got))
+	}
+	return append(checks, check("files.keep_enabled_at_boot", "enabled", enabledWord(unitEnabled(env, "hardbake-files.path"))))
 }
 
 func (f Files) packages(env *Env) [][]string {
@@ -185,16 +260,17 @@ func (Files) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 		c := report.Check{ID: "files." + f.Path, OK: !st.NeedsMode && !st.NeedsOwner, Want: want, Got: got, Refs: f.refs()}
 		checks = append(checks, c)
 	}
+	checks = append(checks, keepChecks(env, files, states)...)
 	for _, a := range allowFiles {
 		data, err := env.Root.ReadFile(a.allow)
 		got := "missing"
 		if err == nil {
 			got = strings.Join(strings.Fields(string(data)), " ")
 		}
-		c := check("files."+a.allow, strings.TrimSpace(strings.ReplaceAll(allowList(env.Profile.Files.CronAllow), "\n", " ")), got)
+		c := check("files."+a.rule+"_allow_users", strings.TrimSpace(strings.ReplaceAll(allowList(env.Profile.Files.CronAllow), "\n", " ")), got)
 		c.Refs = []string{"ssg:file_" + a.rule + "_allow_exists"}
 		checks = append(checks, c)
-		c = check("files."+a.deny, "absent", map[bool]string{true: "present", false: "absent"}[env.Root.Exists(a.deny)])
+		c = check("files."+a.rule+"_deny", "absent", map[bool]string{true: "present", false: "absent"}[env.Root.Exists(a.deny)])
 		c.Refs = []string{"ssg:file_" + a.rule + "_deny_not_exist"}
 		checks = append(checks, c)
 	}

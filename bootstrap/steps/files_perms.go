@@ -103,3 +103,64 @@ func allowList(users []string) string {
 	}
 	return strings.Join(list, "\n") + "\n"
 }
+
+// Keeping the modes. shadow-utils (useradd, usermod, passwd: at first boot,
+// in package scripts that add system users) writes the backups passwd-,
+// shadow-, group- and gshadow- with the mode and group of the live file, and
+// a package upgrade may ship a file or directory with its own mode again.
+// Three small files put the modes back, with systemd-tmpfiles' "z" lines
+// (adjust the mode and owner of a path that exists, nothing else):
+//   - the tmpfiles.d file itself, which systemd applies at every boot;
+//   - an apt hook that applies it after every dpkg run (during the bake,
+//     and on the running system after each unattended upgrade);
+//   - a path unit that applies it when a backup file changes (the first
+//     boot's useradd, cloud-init's users).
+const (
+	FilesTmpfiles = "/etc/tmpfiles.d/hardbake-files.conf"
+	FilesAptHook  = "/etc/apt/apt.conf.d/99hardbake-files"
+	FilesService  = "/etc/systemd/system/hardbake-files.service"
+	FilesPath     = "/etc/systemd/system/hardbake-files.path"
+)
+
+// filesTmpfiles is the tmpfiles.d text keeping each guarded file at the
+// mode and owner the step gave it (never more open than it was).
+func filesTmpfiles(files []guardedFile, states []fileState) string {
+	var b strings.Builder
+	b.WriteString("# Written by hardbake (files step); rewritten on every bake.\n# Modes and owners CIS asks for, applied at boot, after each dpkg run and\n# when a backup of the account files changes (hardbake-files.path).\n")
+	for i, f := range files {
+		fmt.Fprintf(&b, "z %s %04o root %s -\n", f.Path, states[i].WantMode.Perm(), states[i].WantGroup)
+	}
+	return b.String()
+}
+
+const filesAptHookText = `// Written by hardbake (files step); rewritten on every bake.
+// Package scripts that add users rewrite /etc/shadow- and friends with the
+// live file's mode, and packages may ship their files' modes again: put the
+// CIS modes back after every dpkg run.
+DPkg::Post-Invoke { "if [ -x /usr/bin/systemd-tmpfiles ] && [ -e ` + FilesTmpfiles + ` ]; then /usr/bin/systemd-tmpfiles --create ` + FilesTmpfiles + ` || true; fi"; };
+`
+
+const filesServiceText = `# Written by hardbake (files step); rewritten on every bake.
+[Unit]
+Description=CIS modes of the account files and their backups (hardbake)
+After=systemd-tmpfiles-setup.service
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/systemd-tmpfiles --create ` + FilesTmpfiles + `
+`
+
+const filesPathText = `# Written by hardbake (files step); rewritten on every bake.
+[Unit]
+Description=Watch the account files' backups, which shadow-utils rewrites with the live file's mode (hardbake)
+
+[Path]
+PathChanged=/etc/passwd-
+PathChanged=/etc/group-
+PathChanged=/etc/shadow-
+PathChanged=/etc/gshadow-
+Unit=hardbake-files.service
+
+[Install]
+WantedBy=paths.target
+`

@@ -2,12 +2,15 @@ package steps
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/hardbake/hardbake/bootstrap/runner"
 )
 
 func TestGuardedFileFix(t *testing.T) {
@@ -91,7 +94,7 @@ func TestFilesOnRealRoots(t *testing.T) {
 					t.Errorf("%s: want %s, got %s", c.ID, c.Want, c.Got)
 				}
 			}
-			for _, id := range []string{"files./etc/shadow", "files./etc/crontab", "files./etc/cron.daily", "files./etc/cron.allow", "files.cron_enabled_at_boot"} {
+			for _, id := range []string{"files./etc/shadow", "files./etc/crontab", "files./etc/cron.daily", "files./etc/cron.allow", "files.cron_allow_users", "files.cron_enabled_at_boot", "files.keep_enabled_at_boot"} {
 				if !seen[id] {
 					t.Errorf("no check %s", id)
 				}
@@ -115,6 +118,39 @@ func TestFilesOnRealRoots(t *testing.T) {
 			}
 			if again, err := (Files{}).Plan(ctx, env); err != nil || len(again) != 0 {
 				t.Errorf("second plan: %v %v", Changes(again), err)
+			}
+
+			// shadow-utils writes the backups with the live file's mode: a
+			// user added (as at first boot) undoes the backups' modes...
+			if res, err := env.Run.Run(ctx, cmd("useradd", "-m", "alice")); err != nil {
+				t.Fatalf("useradd: %v %s", err, res.Stderr)
+			}
+			if m, _, _ := statOf(t, filepath.Join(dir, "etc/shadow-")); m != 0o640 {
+				t.Fatalf("useradd left /etc/shadow- %04o: the test no longer shows what it is about", m)
+			}
+			// ...and what the path unit, the boot and the apt hook run puts
+			// them back, judged by the root's own systemd-tmpfiles.
+			// (systemd-tmpfiles wants /proc: the apt hook runs while the
+			// bake has lent it to the chroot.)
+			err = env.Run.(runner.Mounter).WithSystem(ctx, func() error {
+				res, err := env.Run.Run(ctx, cmd("systemd-tmpfiles", "--create", FilesTmpfiles))
+				if err != nil {
+					return fmt.Errorf("%v %s", err, res.Stderr)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("systemd-tmpfiles: %v", err)
+			}
+			if m, u, g := statOf(t, filepath.Join(dir, "etc/shadow-")); m != 0 || u != 0 || g != 42 {
+				t.Errorf("/etc/shadow- after tmpfiles: %04o %d:%d", m, u, g)
+			}
+			if res, err := env.Run.Run(ctx, cmd("systemd-analyze", "verify", FilesPath, FilesService)); err != nil {
+				t.Errorf("systemd-analyze verify: %v\n%s", err, res.Stderr)
+			}
+			res, err := env.Run.Run(ctx, cmd("apt-config", "dump", "DPkg::Post-Invoke"))
+			if err != nil || !strings.Contains(string(res.Stdout), "systemd-tmpfiles --create "+FilesTmpfiles) {
+				t.Errorf("apt does not read the hook: %v\n%s", err, res.Stdout)
 			}
 		})
 	}
