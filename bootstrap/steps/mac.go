@@ -247,11 +247,15 @@ func (m MAC) appArmorChecks(ctx context.Context, env *Env) ([]report.Check, erro
 		enabled, _ := env.Root.ReadFile("/sys/module/apparmor/parameters/enabled")
 		checks = append(checks, check("mac.apparmor_active", "Y", strings.TrimSpace(string(enabled))))
 		profiles, _ := env.Root.ReadFile("/sys/kernel/security/apparmor/profiles")
-		enforce, complain, other := appArmorModes(string(profiles))
+		enforce, complain, unconfined, other := appArmorModes(string(profiles))
 		c := check("mac.apparmor_profiles", "every profile in enforce or complain mode",
-			fmt.Sprintf("%d enforce, %d complain, %d other", enforce, complain, other))
-		c.OK = other == 0
+			fmt.Sprintf("%d enforce, %d complain, %d unconfined, %d other", enforce, complain, unconfined, other))
+		c.OK = unconfined+other == 0
 		c.Refs = []string{"ssg:all_apparmor_profiles_in_enforce_complain_mode"}
+		if other == 0 && unconfined > 0 {
+			// Debian 13's apparmor ships such profiles on purpose (a deviation).
+			c.Severity, c.Detail = report.Warn, "profiles shipped with flags=(unconfined): they grant applications user namespaces, they do not confine them"
+		}
 		checks = append(checks, c)
 	}
 	return checks, nil
@@ -270,7 +274,7 @@ func (MAC) bootParametersSet(env *Env) bool {
 
 // appArmorModes counts the loaded profiles by mode, from
 // /sys/kernel/security/apparmor/profiles ("name (enforce)").
-func appArmorModes(text string) (enforce, complain, other int) {
+func appArmorModes(text string) (enforce, complain, unconfined, other int) {
 	for _, l := range strings.Split(text, "\n") {
 		switch {
 		case strings.TrimSpace(l) == "":
@@ -278,6 +282,8 @@ func appArmorModes(text string) (enforce, complain, other int) {
 			enforce++
 		case strings.HasSuffix(l, " (complain)"):
 			complain++
+		case strings.HasSuffix(l, " (unconfined)"):
+			unconfined++
 		default:
 			other++
 		}
@@ -316,13 +322,24 @@ func (m MAC) Deviations(env *Env) []report.Deviation {
 	if macFamily(env) != "apparmor" {
 		return nil
 	}
+	var out []report.Deviation
+	if !env.Live() {
+		out = append(out, report.Deviation{Refs: []string{"ssg:all_apparmor_profiles_in_enforce_complain_mode"},
+			Reason: "a limit of offline scans, not of the image: SSG counts the profiles the running kernel has loaded (/sys/kernel/security/apparmor/profiles), which an image or --root directory does not have; on the booted machine `hardbake audit` checks them (mac.apparmor_profiles)"})
+	} else {
+		profiles, _ := env.Root.ReadFile("/sys/kernel/security/apparmor/profiles")
+		if _, _, unconfined, _ := appArmorModes(string(profiles)); unconfined > 0 {
+			out = append(out, report.Deviation{Refs: []string{"ssg:all_apparmor_profiles_in_enforce_complain_mode"},
+				Reason: fmt.Sprintf("%d loaded profiles are in the unconfined mode the distribution ships them in (Debian 13: flags=(unconfined) profiles that let desktop applications use user namespaces); hardbake changes no shipped profile", unconfined)})
+		}
+	}
 	if _, ok := grubBoots(env); !ok {
-		return []report.Deviation{{Refs: []string{"ssg:grub2_enable_apparmor"},
-			Reason: "the image does not boot with GRUB (direct kernel boot or another loader), so there is no grub.cfg to carry apparmor=1 security=apparmor; Debian's kernel turns AppArmor on by default (CONFIG_LSM, checked as mac.kernel)"}}
+		return append(out, report.Deviation{Refs: []string{"ssg:grub2_enable_apparmor"},
+			Reason: "the image does not boot with GRUB (direct kernel boot or another loader), so there is no grub.cfg to carry apparmor=1 security=apparmor; Debian's kernel turns AppArmor on by default (CONFIG_LSM, checked as mac.kernel)"})
 	}
 	if !env.Profile.MAC.BootParameters {
-		return []report.Deviation{{Refs: []string{"ssg:grub2_enable_apparmor"},
-			Reason: "mac.boot_parameters is false: the kernel command line is left as it is; AppArmor is on by the kernel's default (mac.kernel)"}}
+		return append(out, report.Deviation{Refs: []string{"ssg:grub2_enable_apparmor"},
+			Reason: "mac.boot_parameters is false: the kernel command line is left as it is; AppArmor is on by the kernel's default (mac.kernel)"})
 	}
-	return nil
+	return out
 }

@@ -31,8 +31,8 @@ func TestMACTexts(t *testing.T) {
 			t.Errorf("%q: built in %v, on %v", config, b, on)
 		}
 	}
-	if e, c, o := appArmorModes("/usr/sbin/chronyd (enforce)\nlsb_release (complain)\nfoo (unconfined)\n\n"); e != 1 || c != 1 || o != 1 {
-		t.Errorf("modes %d %d %d", e, c, o)
+	if e, c, u, o := appArmorModes("/usr/sbin/chronyd (enforce)\nlsb_release (complain)\nbrave (unconfined)\nfoo (kill)\n\n"); e != 1 || c != 1 || u != 1 || o != 1 {
+		t.Errorf("modes %d %d %d %d", e, c, u, o)
 	}
 	in := "# This file controls the state of SELinux\nSELINUX=permissive\n# SELINUXTYPE= can take one of these:\nSELINUXTYPE=targeted\n"
 	if out := selinuxEnforcing(in); out != strings.Replace(in, "SELINUX=permissive", "SELINUX=enforcing", 1) {
@@ -104,8 +104,8 @@ func TestMACOnRealRoots(t *testing.T) {
 			if kernels == 0 {
 				t.Error("no kernel configuration read")
 			}
-			if d := (MAC{}).Deviations(env); len(d) != 1 || d[0].Refs[0] != "ssg:grub2_enable_apparmor" {
-				t.Errorf("deviations without GRUB: %+v", d)
+			if d := (MAC{}).Deviations(env); len(d) != 2 || d[0].Refs[0] != "ssg:all_apparmor_profiles_in_enforce_complain_mode" || d[1].Refs[0] != "ssg:grub2_enable_apparmor" {
+				t.Errorf("deviations of an offline root without GRUB: %+v", d)
 			}
 			profiles, _ := filepath.Glob(filepath.Join(dir, "etc/apparmor.d/*"))
 			parsed := 0

@@ -266,6 +266,16 @@ var separatePartitions = []string{
 func (Mounts) Deviations(env *Env) []report.Deviation {
 	out := []report.Deviation{{Refs: separatePartitions,
 		Reason: "separate partitions for /var, /var/tmp, /var/log, /var/log/audit and /home are the disk layout the image builder chooses; hardbake does not repartition an image"}}
+	var unseen []string
+	for _, m := range managedMounts {
+		if m.knobs(&env.Profile.Mounts).Enabled {
+			unseen = append(unseen, "ssg:partition_for_"+m.rule)
+		}
+	}
+	if !env.Live() && len(unseen) > 0 {
+		out = append(out, report.Deviation{Refs: unseen,
+			Reason: "a limit of offline scans, not of the image: OpenSCAP's partition probe reads the scanned system's /proc/mounts, which an image or --root directory does not have; at boot /tmp and /dev/shm are tmpfs mounts (mounts.*.boot_options here, mounts.*.live_options on the booted machine)"})
+	}
 	for _, m := range managedMounts {
 		k := m.knobs(&env.Profile.Mounts)
 		if !k.Enabled {

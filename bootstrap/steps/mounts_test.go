@@ -213,3 +213,23 @@ func TestMountsCheckFailsWhereItShould(t *testing.T) {
 		}
 	}
 }
+
+// TestMountsDeviations: the layout partitions always; offline, the partition
+// rules a scan cannot see; a disabled mount point or a left-out option names
+// exactly its rules.
+func TestMountsDeviations(t *testing.T) {
+	env, _ := goldenEnv(t, "debian12", "mounts:\n  tmp:\n    options: [nodev, nosuid]\n  dev_shm:\n    enabled: false\n", nil)
+	var refs []string
+	for _, d := range (Mounts{}).Deviations(env) {
+		refs = append(refs, strings.Join(d.Refs, " "))
+	}
+	want := []string{
+		strings.Join(separatePartitions, " "),
+		"ssg:partition_for_tmp",
+		"ssg:mount_option_tmp_noexec",
+		"ssg:mount_option_dev_shm_nodev ssg:mount_option_dev_shm_nosuid ssg:mount_option_dev_shm_noexec ssg:partition_for_dev_shm",
+	}
+	if !slices.Equal(refs, want) {
+		t.Errorf("deviations:\n%s\nwant:\n%s", strings.Join(refs, "\n"), strings.Join(want, "\n"))
+	}
+}
