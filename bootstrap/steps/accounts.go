@@ -227,11 +227,15 @@ func (s Accounts) Apply(ctx context.Context, env *Env) ([]report.Change, error) 
 		func() ([]Action, error) { return s.configure(ctx, env) })
 }
 
-// ssg builds a check with SSG rule refs.
+// ssgCheck builds a check with refs: SSG rule ids, or refs that name
+// their benchmark ("lynis:AUTH-9262").
 func ssgCheck(id, want, got string, rules ...string) report.Check {
 	c := check(id, want, got)
 	for _, r := range rules {
-		c.Refs = append(c.Refs, "ssg:"+r)
+		if !strings.Contains(r, ":") {
+			r = "ssg:" + r
+		}
+		c.Refs = append(c.Refs, r)
 	}
 	return c
 }
@@ -266,13 +270,23 @@ func (s Accounts) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 	defs := read(loginDefs)
 	for _, k := range loginDefsSettings(p) {
 		rules := map[string][]string{
-			"UMASK":          {"accounts_umask_etc_login_defs"},
-			"PASS_MAX_DAYS":  {"accounts_maximum_age_login_defs"},
-			"PASS_MIN_DAYS":  {"accounts_minimum_age_login_defs"},
-			"PASS_WARN_AGE":  {"accounts_password_warn_age_login_defs"},
-			"ENCRYPT_METHOD": {"set_password_hashing_algorithm_logindefs"},
+			"UMASK":                {"accounts_umask_etc_login_defs"},
+			"PASS_MAX_DAYS":        {"accounts_maximum_age_login_defs"},
+			"PASS_MIN_DAYS":        {"accounts_minimum_age_login_defs"},
+			"PASS_WARN_AGE":        {"accounts_password_warn_age_login_defs"},
+			"ENCRYPT_METHOD":       {"set_password_hashing_algorithm_logindefs"},
+			"SHA_CRYPT_MIN_ROUNDS": {"set_password_hashing_min_rounds_logindefs"},
 		}[k.Key]
-		checks = append(checks, ssgCheck("accounts.login_defs."+strings.ToLower(k.Key), wantSettings([]setting{k}), settingsGot(defs, []setting{k}), rules...))
+		c := ssgCheck("accounts.login_defs."+strings.ToLower(k.Key), wantSettings([]setting{k}), settingsGot(defs, []setting{k}), rules...)
+		c.Refs = append(c.Refs, map[string][]string{
+			"UMASK":                {"lynis:AUTH-9328"},
+			"PASS_MAX_DAYS":        {"lynis:AUTH-9286"},
+			"PASS_MIN_DAYS":        {"lynis:AUTH-9286"},
+			"ENCRYPT_METHOD":       {"lynis:AUTH-9229"},
+			"SHA_CRYPT_MIN_ROUNDS": {"lynis:AUTH-9230"},
+			"SHA_CRYPT_MAX_ROUNDS": {"lynis:AUTH-9230"},
+		}[k.Key]...)
+		checks = append(checks, c)
 	}
 	checks = append(checks, ssgCheck("accounts.useradd_inactive", wantSettings(useraddSettings(p)), settingsGot(read(useraddDefault), useraddSettings(p)), "account_disable_post_pw_expiration"))
 
@@ -299,17 +313,19 @@ func (s Accounts) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 	checks = append(checks, c)
 
 	prof := read(shellProfileD)
-	checks = append(checks, ssgCheck("accounts.shell_umask", "umask "+p.UmaskValue(), firstMatch(prof, `(?m)^umask \d+`), "accounts_umask_etc_profile"))
+	checks = append(checks, ssgCheck("accounts.shell_umask", "umask "+p.UmaskValue(), firstMatch(prof, `(?m)^umask \d+`), "accounts_umask_etc_profile", "lynis:AUTH-9328"))
 	for _, b := range bashrcFiles {
 		if env.Root.Exists(b) {
 			checks = append(checks, ssgCheck("accounts.bashrc_umask"+strings.ReplaceAll(b, "/", "_"), "umask "+p.UmaskValue(), lastMatch(read(b), `(?m)^\s*umask \d+`), "accounts_umask_etc_bashrc"))
 		}
 	}
 	if p.ShellTimeout > 0 {
-		checks = append(checks, ssgCheck("accounts.shell_timeout", fmt.Sprintf("typeset -xr TMOUT=%d", p.ShellTimeout), strings.TrimSpace(strings.TrimSuffix(firstMatch(prof, `(?m)^\s*typeset -xr TMOUT=\d+`), " ")), "accounts_tmout"))
+		c := ssgCheck("accounts.shell_timeout", fmt.Sprintf("typeset -xr TMOUT=%d", p.ShellTimeout), strings.TrimSpace(firstMatch(prof, `(?m)^\s*typeset -xr TMOUT=\d+`)), "accounts_tmout")
+		c.Refs = append(c.Refs, "lynis:SHLL-6220")
+		checks = append(checks, c)
 	}
 
-	checks = append(checks, ssgCheck("accounts.pwquality", wantSettings(pwqualitySettings(p)), settingsGot(read(pwqualityConf), pwqualitySettings(p)),
+	checks = append(checks, ssgCheck("accounts.pwquality", wantSettings(pwqualitySettings(p)), settingsGot(read(pwqualityConf), pwqualitySettings(p)), "lynis:AUTH-9262",
 		"accounts_password_pam_minlen", "accounts_password_pam_minclass", "accounts_password_pam_dcredit", "accounts_password_pam_ucredit",
 		"accounts_password_pam_lcredit", "accounts_password_pam_ocredit", "accounts_password_pam_maxrepeat", "accounts_password_pam_maxsequence",
 		"accounts_password_pam_difok", "accounts_password_pam_dictcheck", "accounts_password_pam_enforcing", "accounts_password_pam_enforce_root"))

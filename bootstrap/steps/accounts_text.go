@@ -80,6 +80,11 @@ func loginDefsSettings(p profile.Accounts) []setting {
 		{"PASS_MIN_DAYS", fmt.Sprint(p.PasswordMinDays)},
 		{"PASS_WARN_AGE", fmt.Sprint(p.PasswordWarnDays)},
 		{"ENCRYPT_METHOD", strings.ToUpper(p.PasswordHash)},
+		// Rounds of SHA-512 hashes: with password_hash sha512, and
+		// whenever a tool is asked for SHA-512 (chpasswd -c SHA512).
+		// glibc's default is 5000; yescrypt keeps its own cost factor.
+		{"SHA_CRYPT_MIN_ROUNDS", "65536"},
+		{"SHA_CRYPT_MAX_ROUNDS", "65536"},
 	}
 }
 
