@@ -57,6 +57,12 @@ func TestSuWheel(t *testing.T) {
 		{"an active line is replaced, other active pam_wheel lines commented",
 			"auth sufficient pam_rootok.so\nauth required pam_wheel.so group=wheel\nauth sufficient pam_wheel.so trust\n",
 			"auth sufficient pam_rootok.so\n" + line + "#auth sufficient pam_wheel.so trust\n"},
+		// util-linux's su file of the RHEL family and Fedora, as printed on
+		// a CentOS 7 host (public transcript; RHEL 9 and Fedora ship the
+		// same lines).
+		{"the RHEL/Fedora example (with use_uid) is replaced",
+			"#%PAM-1.0\nauth\t\tsufficient\tpam_rootok.so\n# Uncomment the following line to implicitly trust users in the \"wheel\" group.\n#auth\t\tsufficient\tpam_wheel.so trust use_uid\n# Uncomment the following line to require a user to be in the \"wheel\" group.\n#auth\t\trequired\tpam_wheel.so use_uid\nauth\t\tsubstack\tsystem-auth\n",
+			"#%PAM-1.0\nauth\t\tsufficient\tpam_rootok.so\n# Uncomment the following line to implicitly trust users in the \"wheel\" group.\n#auth\t\tsufficient\tpam_wheel.so trust use_uid\n# Uncomment the following line to require a user to be in the \"wheel\" group.\n" + line + "auth\t\tsubstack\tsystem-auth\n"},
 		{"no example: after pam_rootok (root still may su)", "#%PAM-1.0\nauth\t\tsufficient\tpam_rootok.so\nauth\t\tinclude\t\tsystem-auth\n",
 			"#%PAM-1.0\nauth\t\tsufficient\tpam_rootok.so\n" + line + "auth\t\tinclude\t\tsystem-auth\n"},
 		{"no pam_rootok: before the first auth line", "#%PAM-1.0\nauth include system-auth\n", "#%PAM-1.0\n" + line + "auth include system-auth\n"},

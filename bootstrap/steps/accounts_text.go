@@ -167,7 +167,7 @@ func bashrcBlock(text, umask string) string {
 
 var (
 	wheelActive    = regexp.MustCompile(`(?m)^[ \t]*auth[ \t]+\S+[ \t]+pam_wheel\.so\b[^\n]*\n`)
-	wheelCommented = regexp.MustCompile(`(?m)^#[ \t]*auth[ \t]+required[ \t]+pam_wheel\.so[ \t]*\n`)
+	wheelCommented = regexp.MustCompile(`(?m)^#[ \t]*auth[ \t]+required[ \t]+pam_wheel\.so(?:[ \t]+use_uid)?[ \t]*\n`)
 	rootOK         = regexp.MustCompile(`(?m)^[ \t]*auth[ \t]+sufficient[ \t]+pam_rootok\.so[^\n]*\n`)
 	firstAuth      = regexp.MustCompile(`(?m)^[ \t]*(auth[ \t]|@include[ \t]+common-auth|@include[ \t]+system-auth)`)
 )
@@ -176,8 +176,9 @@ var (
 // judges the user who runs su, not the target. The line comes after
 // pam_rootok (root may still su anywhere) and before the password is asked.
 // An active pam_wheel line is replaced, else the shipped commented example
-// ("# auth required pam_wheel.so"), else the line goes after pam_rootok, or
-// before the first auth line.
+// ("# auth required pam_wheel.so" on Debian, "#auth required pam_wheel.so
+// use_uid" on the RHEL family, Fedora and Arch), else the line goes after
+// pam_rootok, or before the first auth line.
 func suWheel(text, group string) string {
 	line := "auth       required   pam_wheel.so use_uid group=" + group + "\n"
 	marker := "# hardbake: only members of " + group + " may use su (admins use sudo).\n"
