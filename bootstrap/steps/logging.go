@@ -458,6 +458,12 @@ func (l Logging) Deviations(env *Env) []report.Deviation {
 		out = append(out, report.Deviation{Refs: []string{"ssg:package_rsyslog_installed", "ssg:service_rsyslog_enabled", "ssg:rsyslog_filecreatemode", "ssg:journald_forward_to_syslog"},
 			Reason: "journald only (logging.syslog: journal, or a distribution without rsyslog): no rsyslog, and journald does not forward to a syslog daemon"})
 	}
+	if env.Distro.ID == "debian" && env.Distro.VersionID == "12" {
+		// Verified on a bookworm root: after chmod 0640, the next
+		// apt-get install leaves both files 0644 again.
+		out = append(out, report.Deviation{Refs: []string{"ssg:permissions_local_var_log"},
+			Reason: "apt makes /var/log/apt/history.log and eipp.log.xz 0644 again at every run; CIS and SSG's Debian 13 content exempt them, SSG's Debian 12 content does not (an offline oscap-chroot scan does not look into /var/log's subdirectories and passes the rule; a scan of the running system fails it)"})
+	}
 	if !env.Profile.Logging.PrivateLoginRecords {
 		out = append(out, report.Deviation{Refs: []string{"ssg:permissions_local_var_log"},
 			Reason: "logging.private_login_records: false keeps wtmp, btmp and lastlog as the distribution ships them (0664/0660, group utmp writes them); CIS and SSG's Debian 13 content exempt them, SSG's Debian 12 content does not"})

@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"path"
@@ -10,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/hardbake/hardbake/bootstrap/distro"
+	"github.com/hardbake/hardbake/bootstrap/report"
 )
 
 // Log files under /var/log: readable by their owner and the log readers'
@@ -142,4 +144,12 @@ func logFileActions(fixes []logFileFix) []Action {
 			Summary: fmt.Sprintf("log files in group %s (owner kept): %s", g, abbreviate(paths, 5))})
 	}
 	return actions
+}
+
+// fixLogFiles applies the modes and groups now. For a step that writes
+// under /var/log after the logging step ran (the audit step's aideinit
+// writes /var/log/aide/aideinit.log 0644), so the bake ends with every log
+// file 0640 or stricter instead of leaving it to the next run.
+func fixLogFiles(ctx context.Context, env *Env) ([]report.Change, error) {
+	return Execute(ctx, env, logFileActions(logFileFixes(env)))
 }
