@@ -9,6 +9,7 @@ import (
 
 	"github.com/hardbake/hardbake/bootstrap/distro"
 	"github.com/hardbake/hardbake/bootstrap/report"
+	"golang.org/x/crypto/ssh"
 )
 
 // Accounts applies CIS's accounts family: login.defs (umask, ageing and
@@ -49,22 +50,41 @@ func nologinShell(env *Env) string {
 // systemAccountsWithShell are the accounts below UID_MIN, other than root
 // and the sync/shutdown/halt accounts (their "shell" is the one command
 // they run), whose shell is not nologin: /bin/false too, which SSG counts
-// as a shell. NIS lines are no local accounts (ParsePasswd).
-func systemAccountsWithShell(env *Env) []string {
+// as a shell. NIS lines are no local accounts (ParsePasswd). An account
+// that holds an SSH key (a build user made with useradd -r, say) keeps its
+// shell, so nobody is locked out mid-build: it is returned in keyed.
+func systemAccountsWithShell(env *Env) (change, keyed []string) {
 	passwd, _ := env.Root.ReadFile("/etc/passwd")
 	defs, _ := env.Root.ReadFile(loginDefs)
 	uidMin := distro.UIDRangeFromLoginDefs(string(defs)).Min
-	var out []string
 	for _, e := range distro.ParsePasswd(string(passwd)) {
 		switch e.Name {
 		case "root", "sync", "shutdown", "halt":
 			continue
 		}
-		if e.UID < uidMin && !strings.HasSuffix(e.Shell, "/nologin") {
-			out = append(out, e.Name)
+		if e.UID >= uidMin || strings.HasSuffix(e.Shell, "/nologin") {
+			continue
+		}
+		if hasAuthorizedKey(env, e) {
+			keyed = append(keyed, e.Name)
+		} else {
+			change = append(change, e.Name)
 		}
 	}
-	return out
+	return change, keyed
+}
+
+// hasAuthorizedKey reports whether one of the account's default key files
+// (sshd's AuthorizedKeysFile default) holds a key.
+func hasAuthorizedKey(env *Env, e distro.PasswdEntry) bool {
+	for _, p := range (KeyAuth{}).keyFiles(e) {
+		if data, err := env.Root.ReadFile(p); err == nil {
+			if _, _, _, _, err := ssh.ParseAuthorizedKey(data); err == nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // editFile plans path's transformed text when the file exists.
@@ -200,7 +220,8 @@ func (s Accounts) configure(ctx context.Context, env *Env) ([]Action, error) {
 
 	if p.SystemAccountsNologin {
 		nologin := nologinShell(env)
-		for _, name := range systemAccountsWithShell(env) {
+		change, _ := systemAccountsWithShell(env)
+		for _, name := range change {
 			actions = append(actions, Action{Kind: "run", Cmd: cmd("usermod", "-s", nologin, "--", name), Summary: "system account " + name + ": no login shell"})
 		}
 	}
@@ -389,11 +410,18 @@ func (s Accounts) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 			"sudo_custom_logfile", "sudo_require_reauthentication"))
 	}
 	if p.SystemAccountsNologin {
+		change, keyed := systemAccountsWithShell(env)
 		got := "nologin"
-		if l := systemAccountsWithShell(env); len(l) > 0 {
-			got = "shells: " + strings.Join(l, ", ")
+		if len(change) > 0 {
+			got = "shells: " + strings.Join(change, ", ")
 		}
 		checks = append(checks, ssgCheck("accounts.system_accounts_shell", "nologin", got, "no_shelllogin_for_systemaccounts"))
+		if len(keyed) > 0 {
+			c := ssgCheck("accounts.system_accounts_with_keys", "none", strings.Join(keyed, ", "), "no_shelllogin_for_systemaccounts")
+			c.Severity = report.Warn
+			c.Detail = "system accounts that hold an SSH key keep their shell (someone logs in with it); give them a uid from UID_MIN up, or remove the key"
+			checks = append(checks, c)
+		}
 	}
 	checks = append(checks, rootPathCheck(env))
 	return checks, nil

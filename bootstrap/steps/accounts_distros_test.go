@@ -2,12 +2,15 @@ package steps
 
 import (
 	"context"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/hardbake/hardbake/bootstrap/profile"
 	"github.com/hardbake/hardbake/bootstrap/report"
 	"github.com/hardbake/hardbake/bootstrap/runner"
+	"github.com/hardbake/hardbake/internal/testroot"
 )
 
 // TestAccountsPAMPerFamily: PAM is changed only with the family's own tool.
@@ -75,5 +78,40 @@ func TestAccountsPAMPerFamily(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSystemAccountsKeepShellWithKey: a system account that holds an SSH
+// key (a build user made with useradd -r) keeps its shell, so the bake
+// never locks it out mid-build; one without a key gets nologin, and so does
+// one with /bin/false (SSG counts it as a shell).
+func TestSystemAccountsKeepShellWithKey(t *testing.T) {
+	dir := testroot.Copy(t, filepath.Join("testdata/roots", "debian12"))
+	r, d := testroot.Open(t, dir)
+	appendTo(t, filepath.Join(dir, "etc/passwd"), []string{
+		"buildsvc:x:990:990::/home/buildsvc:/bin/bash",
+		"olddaemon:x:991:991::/:/bin/sh",
+		"dhcpcd:x:101:65534:DHCP Client Daemon:/usr/lib/dhcpcd:/bin/false",
+		"someone:x:1000:1000::/home/someone:/bin/bash",
+	})
+	writeRootFile(t, dir, "home/buildsvc/.ssh/authorized_keys", "ssh-ed25519 "+fixtureKey+" build\n", 0o600)
+	env := &Env{Root: r, Run: &runner.Recorder{}, Distro: d, Profile: profile.Default()}
+	change, keyed := systemAccountsWithShell(env)
+	if !slices.Equal(change, []string{"olddaemon", "dhcpcd"}) || !slices.Equal(keyed, []string{"buildsvc"}) {
+		t.Errorf("nologin for %v, kept for their key %v", change, keyed)
+	}
+	actions, err := (Accounts{}).Plan(context.Background(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var usermod []string
+	for _, a := range actions {
+		if a.Cmd.Name == "usermod" {
+			usermod = append(usermod, a.Cmd.String())
+		}
+	}
+	want := []string{"usermod -s /usr/sbin/nologin -- olddaemon", "usermod -s /usr/sbin/nologin -- dhcpcd"}
+	if !slices.Equal(usermod, want) {
+		t.Errorf("usermod commands %q, want %q", usermod, want)
 	}
 }
