@@ -62,8 +62,12 @@ func (TimeSync) daemon(ctx context.Context, env *Env) (want string, have []strin
 		}
 	}
 	// Arch builds systemd-timesyncd into the systemd package.
-	if env.Distro.PackageManager == "pacman" && env.Root.Exists("/usr/lib/systemd/systemd-timesyncd") && !slices.Contains(have, "systemd-timesyncd") {
-		have = append(have, "systemd-timesyncd")
+	if env.Distro.PackageManager == "pacman" {
+		if sd, err := installed(ctx, env, "systemd"); err != nil {
+			return "", nil, err
+		} else if sd["systemd"] && !slices.Contains(have, "systemd-timesyncd") {
+			have = append(have, "systemd-timesyncd")
+		}
 	}
 	switch want = env.Profile.TimeSync.Daemon; {
 	case want != "auto":
@@ -213,6 +217,9 @@ func (t TimeSync) packages(ctx context.Context, env *Env) ([][]string, error) {
 	want, have, err := t.daemon(ctx, env)
 	if err != nil || slices.Contains(have, want) {
 		return nil, err
+	}
+	if want == "systemd-timesyncd" && env.Distro.PackageManager == "pacman" {
+		return [][]string{{"systemd"}}, nil
 	}
 	return [][]string{{want}}, nil
 }

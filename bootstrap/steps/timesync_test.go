@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hardbake/hardbake/bootstrap/runner"
 )
 
 func TestTimesyncdConfig(t *testing.T) {
@@ -101,5 +103,32 @@ func TestTimeSyncOnRealRoots(t *testing.T) {
 				t.Errorf("%s:\n%s", ChronySources, data)
 			}
 		})
+	}
+}
+
+// TestTimeSyncFixtures: the daemon auto picks per family on fixture roots
+// (Arch's timesyncd comes with its systemd package: nothing to install).
+func TestTimeSyncFixtures(t *testing.T) {
+	for name, want := range map[string]string{"rocky9": "dnf -y install chrony", "fedora41": "dnf -y install chrony", "arch": ""} {
+		env, _ := goldenEnv(t, name, "", map[string]runner.Result{"rpm -q": {ExitCode: 1, Stdout: []byte("package x is not installed\n")}})
+		if name == "arch" {
+			dir := env.Root.HostPath("/var/lib/pacman/local/systemd-257.5-1")
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		actions, err := (TimeSync{}).Plan(context.Background(), env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, a := range actions {
+			if a.Kind == "run" && strings.Contains(a.Cmd.String(), "install") {
+				got = append(got, a.Cmd.String())
+			}
+		}
+		if strings.Join(got, "; ") != want {
+			t.Errorf("%s: installs %q, want %q", name, got, want)
+		}
 	}
 }
