@@ -260,7 +260,7 @@ func (l Logging) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 	}
 	if s.NoRsyslog != "" {
 		checks = append(checks, report.Check{ID: "logging.rsyslog", OK: false, Severity: report.Warn,
-			Want: "rsyslog (logging.syslog: rsyslog)", Got: s.NoRsyslog})
+			Want: "rsyslog (logging.syslog: rsyslog)", Got: s.NoRsyslog, Refs: []string{"ssg:package_rsyslog_installed"}})
 	}
 	if s.Rsyslog {
 		more, err := rsyslogChecks(ctx, env)
@@ -368,6 +368,7 @@ func rsyslogChecks(ctx context.Context, env *Env) ([]report.Check, error) {
 		if _, err := env.Run.Run(ctx, cmd("rsyslogd", "-N1")); err != nil {
 			c = check("logging.rsyslog.config_test", "ok", err.Error())
 		}
+		c.Refs = []string{"ssg:rsyslog_filecreatemode"} // the file rsyslog reads it from is valid
 		checks = append(checks, c)
 	}
 	return checks, nil
@@ -398,7 +399,8 @@ func uploadChecks(ctx context.Context, env *Env) ([]report.Check, error) {
 			absent = append(absent, f)
 		}
 	}
-	files2 := report.Check{ID: "logging.upload.tls_files", OK: len(absent) == 0, Severity: report.Warn, Want: "present", Got: "present"}
+	files2 := report.Check{ID: "logging.upload.tls_files", OK: len(absent) == 0, Severity: report.Warn, Want: "present", Got: "present",
+		Refs: []string{"ssg:systemd_journal_upload_server_tls"}}
 	if len(absent) > 0 {
 		files2.Got = "missing: " + strings.Join(absent, " ") + " (provide them before the upload can connect, e.g. at first boot)"
 	}
