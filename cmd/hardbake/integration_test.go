@@ -357,11 +357,13 @@ func findCheck(t *testing.T, rep report.Report, id string) report.Check {
 func wantBenchmarkRefs(t *testing.T, rep report.Report) {
 	t.Helper()
 	for id, refs := range map[string][]string{
-		"ssh.permitrootlogin":              {"dev-sec:sshd-06", "lynis:SSH-7408:PermitRootLogin"},
+		"ssh.permitrootlogin":              {"dev-sec:sshd-06", "lynis:SSH-7408:PermitRootLogin", "ssg:sshd_disable_root_login"},
 		"ssh.passwordauthentication":       {"dev-sec:sshd-27"},
 		"ssh.kbdinteractiveauthentication": {"dev-sec:sshd-29"},
-		"ssh.kexalgorithms":                {"dev-sec:sshd-02"},
+		"ssh.kexalgorithms":                {"dev-sec:sshd-02", "ssg:sshd_use_strong_kex"},
 		"ssh.host_keys":                    {"dev-sec:sshd-14"},
+		"ssh.allowgroups":                  {"ssg:sshd_limit_user_access"},
+		"ssh.sshd_config_mode":             {"ssg:file_permissions_sshd_config"},
 	} {
 		c := findCheck(t, rep, id)
 		if !c.OK || !slices.Equal(c.Refs, refs) {
