@@ -15,7 +15,8 @@ import (
 // TimeSync keeps exactly one time synchronisation daemon, enabled at boot
 // (CIS 2.3). With timesync.daemon: auto it keeps the one the image has (a
 // cloud image may come with chrony set up for its provider) and installs
-// the distribution's default only when there is none. It never removes a
+// the distribution's default only when there is none (chrony where
+// systemd is not the init system: timesyncd needs it). It never removes a
 // daemon itself; choosing chrony or systemd-timesyncd explicitly installs
 // that one, and apt takes the other away (both conflict with time-daemon).
 type TimeSync struct{}
@@ -73,7 +74,9 @@ func (TimeSync) daemon(ctx context.Context, env *Env) (want string, have []strin
 	case want != "auto":
 	case len(have) > 0:
 		want = have[0]
-	case env.Distro.PackageManager == "dnf":
+	case env.Distro.PackageManager == "dnf", env.Distro.ServiceManager != distro.Systemd:
+		// systemd-timesyncd needs systemd as init: without it (Debian with
+		// sysvinit-core) chrony, which ships an init script.
 		want = "chrony"
 	default:
 		want = "systemd-timesyncd"

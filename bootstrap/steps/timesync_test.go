@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hardbake/hardbake/bootstrap/distro"
 	"github.com/hardbake/hardbake/bootstrap/runner"
 )
 
@@ -130,5 +131,10 @@ func TestTimeSyncFixtures(t *testing.T) {
 		if strings.Join(got, "; ") != want {
 			t.Errorf("%s: installs %q, want %q", name, got, want)
 		}
+	}
+	env, _ := goldenEnv(t, "debian12", "", nil)
+	env.Distro.ServiceManager = distro.SysV
+	if want, _, err := (TimeSync{}).daemon(context.Background(), env); err != nil || want != "chrony" {
+		t.Errorf("Debian with sysvinit: %q %v, want chrony (timesyncd needs systemd as init)", want, err)
 	}
 }
