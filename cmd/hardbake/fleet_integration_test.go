@@ -290,7 +290,14 @@ func TestAuditServiceBooted(t *testing.T) {
 			t.Skipf("%s missing (make deps)", tool)
 		}
 	}
-	dir := testroot.Debian(t, "bookworm")
+	// Debian 12's systemd 252 and Debian 13's 257.
+	for _, suite := range []string{"bookworm", "trixie"} {
+		t.Run(suite, func(t *testing.T) { auditServiceBooted(t, suite) })
+	}
+}
+
+func auditServiceBooted(t *testing.T, suite string) {
+	dir := testroot.Debian(t, suite)
 	prof := filepath.Join(t.TempDir(), "p.yaml")
 	// The baked profile (which the service audits against) skips fail2ban:
 	// live, its check waits 45 s for a fail2ban server, which this root,
