@@ -173,6 +173,10 @@ func (a Audit) Deviations(env *Env) []report.Deviation {
 		d = append(d, report.Deviation{Refs: []string{"ssg:package_aide_installed", "ssg:aide_build_database", "ssg:aide_periodic_checking_systemd_timer"},
 			Reason: "AIDE is not in " + env.Distro.ID + "'s package archive (Arch moved it to the AUR); hardbake installs packages only from the distribution"})
 	}
+	if p.AIDE && auditFamilyOf(env.Distro).aideTimer == "dailyaidecheck.timer" && env.Distro.ServiceManager == distro.Systemd {
+		d = append(d, report.Deviation{Refs: []string{"ssg:aide_periodic_checking_systemd_timer"},
+			Reason: "the daily check is the distribution's dailyaidecheck.timer, enabled (audit checks it); SSG asks systemd for units named aidecheck.service and aidecheck.timer, its own remediation's names, so a scan of a running machine reports them missing (offline the rule is unknown)"})
+	}
 	if p.AIDE && env.Distro.Family == distro.Debian && env.Distro.VersionID == "12" {
 		d = append(d, report.Deviation{Refs: []string{"ssg:aide_build_database"},
 			Reason: "the database is built (/var/lib/aide/aide.db, checked by audit), but SSG's Debian 12 check looks for a \"database=\" line, the name AIDE 0.18 deprecated; Debian's aide.conf says \"database_in=\", which Debian's daily check reads (SSG's Debian 13 check reads it too)"})
@@ -192,6 +196,14 @@ func auditRefs(rules ...string) []string {
 // withSSG sets a check's refs.
 func withSSG(c report.Check, rules ...string) report.Check {
 	c.Refs = auditRefs(rules...)
+	return c
+}
+
+// withLynis adds Lynis test ids to a check's refs.
+func withLynis(c report.Check, tests ...string) report.Check {
+	for _, t := range tests {
+		c.Refs = append(c.Refs, "lynis:"+t)
+	}
 	return c
 }
 

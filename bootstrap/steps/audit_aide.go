@@ -111,7 +111,7 @@ func (Audit) aideChecks(ctx context.Context, env *Env) ([]report.Check, error) {
 	if err != nil {
 		return nil, err
 	}
-	pc.Refs = auditRefs("package_aide_installed")
+	pc.Refs = append(auditRefs("package_aide_installed"), "lynis:FINT-4350")
 	checks := []report.Check{pc}
 	conf, _ := env.Root.ReadFile(f.aideConf)
 	block := check("aide.config", "audit tools watched, first-boot files left out", "audit tools watched, first-boot files left out")

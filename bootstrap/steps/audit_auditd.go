@@ -248,14 +248,14 @@ func (a Audit) auditdChecks(ctx context.Context, env *Env) ([]report.Check, erro
 	}
 	pc.Refs = auditRefs("package_audit_installed", "package_audit-audispd-plugins_installed")
 	checks := []report.Check{pc,
-		withSSG(check("audit.enabled_at_boot", "enabled", enabledWord(unitEnabled(env, "auditd.service"))), "service_auditd_enabled")}
+		withLynis(withSSG(check("audit.enabled_at_boot", "enabled", enabledWord(unitEnabled(env, "auditd.service"))), "service_auditd_enabled"), "ACCT-9628")}
 
 	set, err := a.ruleSet(env)
 	if err != nil {
 		return nil, err
 	}
-	checks = append(checks, withSSG(fileCheck(env, "audit.rules", AuditRulesFile, set.Rules(),
-		fmt.Sprintf("CIS rules, %d setuid/setgid programs", len(set.Privileged))), auditRuleRefs...))
+	checks = append(checks, withLynis(withSSG(fileCheck(env, "audit.rules", AuditRulesFile, set.Rules(),
+		fmt.Sprintf("CIS rules, %d setuid/setgid programs", len(set.Privileged))), auditRuleRefs...), "ACCT-9630"))
 	if env.Profile.Audit.Immutable {
 		checks = append(checks, withSSG(fileCheck(env, "audit.immutable", AuditFinalizeFile, auditFinalize, "-e 2"), "audit_rules_immutable"))
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hardbake/hardbake/bootstrap/report"
+	"github.com/hardbake/hardbake/bootstrap/root"
 	"github.com/hardbake/hardbake/bootstrap/runner"
 	"github.com/hardbake/hardbake/internal/testroot"
 )
@@ -187,7 +189,7 @@ func TestAuditDeviations(t *testing.T) {
 	for _, d := range (Audit{}).Deviations(env) {
 		got = append(got, d.Refs...)
 	}
-	if strings.Join(got, " ") != "ssg:auditd_data_retention_admin_space_left_action ssg:auditd_data_disk_full_action ssg:aide_build_database" {
+	if strings.Join(got, " ") != "ssg:auditd_data_retention_admin_space_left_action ssg:auditd_data_disk_full_action ssg:aide_periodic_checking_systemd_timer ssg:aide_build_database" {
 		t.Errorf("debian12 default deviations: %v", got)
 	}
 	env, _ = goldenEnv(t, "debian12", "audit:\n  admin_space_left_action: halt\n  disk_full_action: single\n  aide: false\n", nil)
@@ -224,5 +226,49 @@ func TestPrivilegedProgramsOfARealRoot(t *testing.T) {
 	slices.Sort(want)
 	if strings.Join(got, " ") != strings.Join(want, " ") || len(want) < 5 {
 		t.Errorf("privileged programs:\n got  %v\n want %v", got, want)
+	}
+}
+
+// TestAuditBootParameters: with GRUB's defaults file in the image the
+// kernel command line gets a drop-in (update-grub only on a live host:
+// under --root it would probe the build host's disks); without one, a
+// warning, never a failure.
+func TestAuditBootParameters(t *testing.T) {
+	env, _ := goldenEnv(t, "debian12", "", nil)
+	if err := env.Root.MkdirAll("/etc/default", 0o755, root.RootOwner); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Root.WriteFile("/etc/default/grub", []byte("GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\nGRUB_CMDLINE_LINUX=\"\"\n"), 0o644, root.RootOwner); err != nil {
+		t.Fatal(err)
+	}
+	actions, err := auditBootActions(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(actions) != 1 || actions[0].Path != AuditGrubDropIn || !strings.Contains(string(actions[0].Data), `GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX audit=1 audit_backlog_limit=8192"`) {
+		t.Fatalf("boot actions: %+v", actions)
+	}
+	if _, err := Execute(context.Background(), env, actions); err != nil {
+		t.Fatal(err)
+	}
+	// What grub-mkconfig does with it: /etc/default/grub, then each
+	// drop-in, sourced by sh.
+	out, err := exec.Command("sh", "-c", `. "$1/etc/default/grub"; for f in "$1"/etc/default/grub.d/*.cfg; do . "$f"; done; echo "$GRUB_CMDLINE_LINUX"`, "sh", env.Root.HostPath("/")).Output()
+	if err != nil || strings.TrimSpace(string(out)) != "audit=1 audit_backlog_limit=8192" {
+		t.Errorf("GRUB_CMDLINE_LINUX as grub-mkconfig reads it: %q, %v", out, err)
+	}
+	for _, c := range auditBootChecks(env) {
+		if !c.OK {
+			t.Errorf("check %s: %s", c.ID, c.Got)
+		}
+	}
+
+	env, _ = goldenEnv(t, "debian12", "", nil)
+	checks := auditBootChecks(env)
+	if len(checks) != 1 || checks[0].OK || checks[0].Severity != report.Warn || checks[0].Failed() {
+		t.Errorf("without GRUB: %+v", checks)
+	}
+	if actions, _ := auditBootActions(env); len(actions) != 0 {
+		t.Errorf("without GRUB the step plans %+v", actions)
 	}
 }
