@@ -92,7 +92,7 @@ func journalRemotePackage(d distro.Info) string {
 func journaldActions(env *Env, s loggingSettings) ([]Action, error) {
 	files := systemdConfFiles(env.Root, "systemd/journald.conf")
 	main := ""
-	if len(files) > 0 && strings.HasSuffix(files[0].Path, "/journald.conf") {
+	if len(files) > 0 && mainConfFile(files[0].Path) {
 		main = files[0].Text
 	}
 	text := main
@@ -107,7 +107,7 @@ func journaldActions(env *Env, s loggingSettings) ([]Action, error) {
 	}
 	actions = appendAction(actions, a)
 	for _, f := range files {
-		if strings.HasSuffix(f.Path, "/journald.conf") {
+		if mainConfFile(f.Path) {
 			continue
 		}
 		drop := f.Text

@@ -117,6 +117,10 @@ func setSystemdConf(text, section, key, value string) string {
 	return strings.Join(lines, "\n") + "\n"
 }
 
+// mainConfFile reports whether p is a main file (".../systemd/NAME.conf"),
+// not a drop-in (".../systemd/NAME.conf.d/X.conf").
+func mainConfFile(p string) bool { return path.Base(path.Dir(p)) == "systemd" }
+
 // confFile is one file of a systemd configuration, with its text.
 type confFile struct {
 	Path string

@@ -307,6 +307,7 @@ func TestJournaldDropInsGetOurValues(t *testing.T) {
 		"etc/systemd/journald.conf.d/60-cloud.conf":   "# cloud image\n[Journal]\nStorage=volatile\nSystemMaxUse=50M\n",
 		"usr/lib/systemd/journald.conf.d/syslog.conf": "[Journal]\nForwardToSyslog=no\n",
 		"usr/lib/systemd/journald.conf.d/ok.conf":     "[Journal]\nCompress=true\n", // same meaning: left alone
+		"etc/systemd/journald.conf.d/journald.conf":   "[Journal]\nStorage=auto\n",  // a drop-in, whatever its name
 	})
 	r, d := testroot.Open(t, dir)
 	p, _ := profile.Parse(nil)
@@ -324,6 +325,7 @@ func TestJournaldDropInsGetOurValues(t *testing.T) {
 			"#ForwardToSyslog=yes\n", "#ForwardToSyslog=yes\nForwardToSyslog=yes\n").Replace(debianJournald),
 		"/etc/systemd/journald.conf.d/60-cloud.conf": "# cloud image\n[Journal]\nStorage=persistent\nSystemMaxUse=50M\n",
 		"/etc/systemd/journald.conf.d/syslog.conf":   "[Journal]\nForwardToSyslog=yes\n",
+		"/etc/systemd/journald.conf.d/journald.conf": "[Journal]\nStorage=persistent\n",
 	}
 	if len(got) != len(want) {
 		t.Errorf("wrote %d files, want %d: %v", len(got), len(want), got)
