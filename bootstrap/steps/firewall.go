@@ -176,8 +176,43 @@ func (f Firewall) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 	if env.Live() {
 		_, err := env.Run.Run(ctx, cmd("nft", "list", "table", "inet", "hardbake"))
 		checks = append(checks, check("firewall.loaded", "yes", yesNo(err == nil)))
+		res, _ := env.Run.Run(ctx, cmd("nft", "list", "ruleset"))
+		c := check("firewall.base_chains", "input forward output", baseChainHooks(string(res.Stdout)))
+		c.Refs = []string{"ssg:set_nftables_base_chain"}
+		checks = append(checks, c)
 	}
 	return checks, nil
+}
+
+// baseChainHooks lists which of the input, forward and output hooks have a
+// base chain in a loaded ruleset (`nft list ruleset`), the way SSG's
+// set_nftables_base_chain looks for them.
+func baseChainHooks(ruleset string) string {
+	var have []string
+	for _, hook := range []string{"input", "forward", "output"} {
+		if strings.Contains(ruleset, "hook "+hook+" ") {
+			have = append(have, hook)
+		}
+	}
+	if len(have) == 0 {
+		return "none"
+	}
+	return strings.Join(have, " ")
+}
+
+// Deviations implements Deviator.
+func (Firewall) Deviations(env *Env) []report.Deviation {
+	var out []report.Deviation
+	backend := firewallBackend(env)
+	if backend != "ufw" {
+		out = append(out, report.Deviation{Refs: []string{"ssg:package_ufw_installed"},
+			Reason: backend + " is the firewall (the distribution's default); CIS asks for exactly one firewall utility, and ufw would be a second one (firewall.backend: ufw uses ufw instead)"})
+	}
+	if backend == "nftables" {
+		out = append(out, report.Deviation{Refs: []string{"ssg:set_nftables_base_chain"},
+			Reason: "SSG checks this rule by running `nft list ruleset` on the machine that runs the scanner, so an offline scan of an image (oscap-chroot) judges the scanning host, not the image; on the booted host the loaded ruleset has input, forward and output base chains (Debian's stock inet filter table beside hardbake's input chain), which audit checks live as firewall.base_chains"})
+	}
+	return out
 }
 
 // rulesetSummary says whether the file is the one we would write now.
