@@ -280,3 +280,74 @@ func TestAccountsOnRealRoots(t *testing.T) {
 		})
 	}
 }
+
+// pathTestUnit makes a user after boot as cloud-init makes its default
+// user (useradd, then passwd -l), waits up to 15 s for its password
+// ageing to go, writes its shadow line and the ageing units' journal to
+// /pathtest.result and /pathtest.journal, and powers the machine off.
+const pathTestUnit = `[Unit]
+Description=hardbake accounts test: a user made after boot, as cloud-init makes its default user
+After=hardbake-password-ageing.service hardbake-password-ageing.path multi-user.target
+
+[Service]
+Type=oneshot
+ExecStart=/bin/sh -c 'useradd -m -s /bin/bash -G sudo pathtest; passwd -l pathtest; for i in $(seq 1 15); do [ -z "$(getent shadow pathtest | cut -d: -f5)" ] && break; sleep 1; done; getent shadow pathtest > /pathtest.result; journalctl --no-pager -u hardbake-password-ageing.service -u hardbake-password-ageing.path > /pathtest.journal; systemctl poweroff'
+
+[Install]
+WantedBy=multi-user.target
+`
+
+// TestAgeingPathUnitUnderSystemd boots a baked Debian 12 root with its own
+// systemd (systemd-nspawn --boot) and makes a key-only user after boot, the
+// way cloud-init does: the installed path unit sees /etc/shadow change and
+// its service clears the user's ageing. The control boots the same root
+// with the path unit masked: the user keeps the baked 365 days, so the
+// exemption above came from the path unit.
+func TestAgeingPathUnitUnderSystemd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots a real Debian root: not in -short")
+	}
+	if _, err := exec.LookPath("systemd-nspawn"); err != nil {
+		t.Skip("systemd-nspawn is not installed")
+	}
+	for _, masked := range []bool{false, true} {
+		t.Run(fmt.Sprintf("path_unit_masked=%v", masked), func(t *testing.T) {
+			dir, _ := bakeAccounts(t, "bookworm")
+			writeRootFile(t, dir, "etc/systemd/system/pathtest.service", pathTestUnit, 0o644)
+			if err := os.Symlink("/etc/systemd/system/pathtest.service", filepath.Join(dir, "etc/systemd/system/multi-user.target.wants/pathtest.service")); err != nil {
+				t.Fatal(err)
+			}
+			if masked {
+				os.Remove(filepath.Join(dir, systemdUnits, AgeingPath))
+				if err := os.Symlink("/dev/null", filepath.Join(dir, systemdUnits, AgeingPath)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// nspawn keeps state under /run/systemd/nspawn, which must be a
+			// tmpfs; a private mount namespace gives it one. Without a
+			// system bus (no systemd on this host) it may neither register
+			// the machine nor make a scope unit.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			boot := exec.CommandContext(ctx, "unshare", "-m", "--propagation", "private", "sh", "-c",
+				`mkdir -p /run/systemd/nspawn && mount -t tmpfs none /run/systemd/nspawn && exec systemd-nspawn -D "$1" --boot --register=no --keep-unit -q --console=pipe`, "sh", dir)
+			out, err := boot.CombinedOutput()
+			if err != nil {
+				t.Fatalf("systemd-nspawn --boot: %v\n%s", err, out)
+			}
+			result, err := os.ReadFile(filepath.Join(dir, "pathtest.result"))
+			if err != nil {
+				t.Fatalf("the test unit did not run: %v\n%s", err, out)
+			}
+			journal, _ := os.ReadFile(filepath.Join(dir, "pathtest.journal"))
+			t.Logf("shadow: %s\njournal:\n%s", result, journal)
+			f := strings.Split(strings.TrimSpace(string(result)), ":")
+			if len(f) < 7 || !strings.HasPrefix(f[1], "!") {
+				t.Fatalf("pathtest's shadow line: %q", result)
+			}
+			if exempt := f[4] == "" && f[6] == ""; exempt == masked {
+				t.Errorf("path unit masked=%v: pathtest's max/inactive days %q/%q", masked, f[4], f[6])
+			}
+		})
+	}
+}
