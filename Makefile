@@ -4,13 +4,17 @@
 SHELL := /bin/bash
 GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X main.version=$(VERSION)
+# commit and build date are stamped too (hardbake version); the build date is
+# the commit's, so the same commit builds the same bytes.
+COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
+BUILD_DATE ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDate=$(BUILD_DATE)
 GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
 TEST_TIMEOUT ?= 40m
 
 PLUGIN_VERSION ?= 0.1.0
 
-.PHONY: all build deps test unit lint bench demo fuzz clean generate check-generated e2e lynis cis
+.PHONY: all build release deps test unit lint bench demo fuzz clean generate check-generated e2e lynis cis
 
 all: build
 
@@ -23,6 +27,19 @@ build:
 	# The plugin embeds both static binaries (go:embed provisioner/hardbake/bin).
 	cp bin/hardbake-linux-amd64 bin/hardbake-linux-arm64 provisioner/hardbake/bin/
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w -X main.Version=$(PLUGIN_VERSION)' -o bin/packer-plugin-hardbake ./cmd/packer-plugin-hardbake
+
+# A release in $(DIST)/: Packer plugin zips in the layout `packer init`
+# downloads (PLUGIN_PLATFORMS) with their SHA256SUMS, static hardbake tarballs,
+# and .deb/.rpm/.apk/Arch packages (PKG_FORMATS x PKG_ARCHS, built by nfpm
+# from packaging/nfpm.yaml) with theirs. VERSION=vX.Y.Z, else the tag
+# (git describe --tags). packaging/release.sh says how; packaging's tests
+# check the result (dpkg, lintian, rpm, bsdtar, packer-sdc, packer).
+DIST ?= dist
+release:
+	VERSION=$(if $(filter command line environment,$(origin VERSION)),$(VERSION)) DIST=$(DIST) GO=$(GO) \
+	  $(if $(PLUGIN_PLATFORMS),PLUGIN_PLATFORMS='$(PLUGIN_PLATFORMS)') $(if $(PKG_ARCHS),PKG_ARCHS='$(PKG_ARCHS)') \
+	  $(if $(PKG_FORMATS),PKG_FORMATS='$(PKG_FORMATS)') $(if $(filter command line environment,$(origin BUILD_DATE)),BUILD_DATE=$(BUILD_DATE)) \
+	  bash packaging/release.sh
 
 # Generated code and docs: the HCL2 spec of the provisioner's Config and the
 # docs partials from its field comments. packer-sdc struct-markdown finds the

@@ -22,6 +22,12 @@ declare -A need=(
   [debugfs]=e2fsprogs
   [cloud-localds]=cloud-image-utils
   [ssh-audit]=ssh-audit
+  # packaging's release tests: the .deb judged by lintian, the .rpm read by
+  # rpm, the .apk and Arch package listed by bsdtar; zip for the plugin zips.
+  [lintian]=lintian
+  [rpm]=rpm
+  [bsdtar]=libarchive-tools
+  [zip]=zip
   [oscap]=openscap-scanner
   [oscap-chroot]=openscap-utils
   # audit --format prometheus/junit is judged by Prometheus' promtool, served by
