@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"syscall"
 
 	"github.com/hardbake/hardbake/bootstrap/distro"
 	"github.com/hardbake/hardbake/bootstrap/report"
@@ -310,6 +311,16 @@ func journaldChecks(env *Env, s loggingSettings) []report.Check {
 			c.Refs = []string{"ssg:journald_disable_forward_to_syslog"}
 		}
 		checks = append(checks, c)
+	}
+	if kf, ok := eff["SystemKeepFree"]; ok {
+		var st syscall.Statfs_t
+		if env.Root.Writable() && syscall.Statfs(env.Root.HostPath("/var/log"), &st) == nil {
+			size := st.Blocks * uint64(st.Bsize)
+			c := report.Check{ID: "logging.journald.keep_free", OK: !keepFreeTooLarge(kf.Value, size), Severity: report.Warn,
+				Want: "less than half of /var/log's file system", Got: fmt.Sprintf("SystemKeepFree=%s on %d MiB", kf.Value, size>>20),
+				Detail: "set by " + kf.From + "; journald keeps nothing on disk when it must leave that much free"}
+			checks = append(checks, c)
+		}
 	}
 	// Scanners read /etc/systemd/journald.conf only: every assignment there
 	// must carry our value too.

@@ -210,3 +210,28 @@ func sameSystemdValue(want, got string) bool {
 	}
 	return want == got
 }
+
+// parseSystemdSize reads a size as systemd's parse_size does for journald's
+// limits: a whole number with an optional K, M, G, T, P or E (1024-based);
+// ok is false for what this does not read (fractions, percentages).
+func parseSystemdSize(v string) (uint64, bool) {
+	v = strings.TrimSuffix(strings.TrimSpace(v), "B")
+	mult := uint64(1)
+	if i := strings.IndexAny(v, "KMGTPE"); i >= 0 && i == len(v)-1 {
+		mult = 1 << (10 * (1 + strings.IndexByte("KMGTPE", v[i])))
+		v = v[:i]
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || n > (1<<63)/mult {
+		return 0, false
+	}
+	return n * mult, true
+}
+
+// keepFreeTooLarge reports whether journald's SystemKeepFree leaves the
+// journal no room on a file system of fsSize bytes: at or above half of it
+// (a fixed SystemKeepFree=100G on a 10G disk keeps no journal at all).
+func keepFreeTooLarge(keepFree string, fsSize uint64) bool {
+	n, ok := parseSystemdSize(keepFree)
+	return ok && fsSize > 0 && n >= fsSize/2
+}

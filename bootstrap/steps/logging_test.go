@@ -336,3 +336,24 @@ func TestJournaldDropInsGetOurValues(t *testing.T) {
 		}
 	}
 }
+
+func TestKeepFreeTooLarge(t *testing.T) {
+	const gib = 1 << 30
+	for _, tc := range []struct {
+		v    string
+		size uint64
+		want bool
+	}{
+		{"100G", 10 * gib, true}, // Ansible Lockdown's value on a small cloud disk
+		{"100G", 500 * gib, false},
+		{"1G", 10 * gib, false},
+		{"5G", 10 * gib, true},
+		{"5368709120", 10 * gib, true},
+		{"15%", 10 * gib, false}, // not a size systemd reads here: no claim
+		{"", 10 * gib, false},
+	} {
+		if got := keepFreeTooLarge(tc.v, tc.size); got != tc.want {
+			t.Errorf("SystemKeepFree=%s on %d bytes: got %v, want %v", tc.v, tc.size, got, tc.want)
+		}
+	}
+}
