@@ -76,7 +76,7 @@ func TestBadProfiles(t *testing.T) {
 		{"root login yes", "ssh:\n  permit_root_login: \"yes\"\n",
 			[]string{`ssh.permit_root_login (line 2): "yes" is not one of no, prohibit-password`}},
 		{"unknown top key", "sshd:\n  port: 22\n",
-			[]string{`sshd (line 1): unknown key; allowed here: accounts, audit, fail2ban, files, firewall, kernel, logging, mac, mounts, seal, services, skip, ssh, timesync, updates`}},
+			[]string{`sshd (line 1): unknown key; allowed here: accounts, audit, fail2ban, files, firewall, kernel, logging, mac, monitoring, mounts, seal, services, skip, ssh, timesync, updates`}},
 		{"unknown nested key", "ssh:\n  port: 22\n",
 			[]string{`ssh.port (line 2): unknown key; allowed here: address_family, agent_forwarding, allow_groups, banner, client_alive_count_max, client_alive_interval, crypto, crypto_require, host_key_types, limit_groups, log_level, login_grace_time, max_auth_tries, max_sessions, max_startups, password_authentication, permit_root_login, ports, tcp_forwarding, x11_forwarding`}},
 		{"port too big", "ssh:\n  ports: [22, 70000]\n",

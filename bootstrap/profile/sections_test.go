@@ -30,7 +30,7 @@ func TestBadSectionValues(t *testing.T) {
 		want       []string
 	}{
 		{"unknown step", "skip: [ssh, sshd]\n",
-			[]string{`skip[1] (line 1): unknown step "sshd"; steps are: ssh, updates, services, fail2ban, firewall, firstboot, seal`}},
+			[]string{`skip[1] (line 1): unknown step "sshd"; steps are: ` + strings.Join(StepNames, ", ")}},
 		{"firewall port", "firewall:\n  allow_tcp: [443, 70000]\n",
 			[]string{`firewall.allow_tcp[1] (line 2): 70000 is out of range 1-65535`}},
 		{"udp duplicate", "firewall:\n  allow_udp: [53, 53]\n",
