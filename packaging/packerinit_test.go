@@ -33,6 +33,7 @@ import (
 // only this packer trusts (SSL_CERT_FILE), serving dist/. Nothing reaches
 // the network: every other host gets 404.
 func TestPackerInitDownloads(t *testing.T) {
+	t.Parallel()
 	r := buildRelease(t)
 	out, err := exec.Command("bash", "../scripts/tools.sh", "packer").Output()
 	if err != nil {

@@ -32,6 +32,9 @@ commit=$(git rev-parse HEAD)
 BUILD_DATE=${BUILD_DATE:-$(TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ)}
 export SOURCE_DATE_EPOCH=$(date -d "$BUILD_DATE" +%s) # nfpm's file times
 
+case "$(realpath -m "$DIST")" in
+/ | "$PWD" | "$HOME") echo "release: DIST=$DIST would remove $(realpath -m "$DIST")" >&2; exit 2 ;;
+esac
 rm -rf "$DIST"
 mkdir -p "$DIST/.work"
 DIST=$(realpath "$DIST")

@@ -417,6 +417,7 @@ func assertFiles(t *testing.T, what string, got, want map[string]string) {
 // TestLintian: Debian's own checker finds no error in the .deb (the
 // overrides in packaging/lintian-overrides say why each one is on purpose).
 func TestLintian(t *testing.T) {
+	t.Parallel() // after the shared release build, beside the other slow checks
 	r := buildRelease(t)
 	needTool(t, "lintian", "Debian's lintian")
 	out, _ := exec.Command("lintian", "--fail-on", "error", "--show-overrides", r.path("hardbake_0.1.0_amd64.deb")).CombinedOutput()
@@ -518,6 +519,7 @@ func TestDebInstall(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("dpkg -i into a chroot needs root")
 	}
+	t.Parallel()
 	r := buildRelease(t)
 	for _, suite := range testroot.Suites {
 		t.Run(suite, func(t *testing.T) {
@@ -704,6 +706,7 @@ func readmeRequiredPlugins(t *testing.T) string {
 // `packer init` is then satisfied without any network (a proxy that
 // refuses every connection is set, so a download attempt would fail).
 func TestPackerInstall(t *testing.T) {
+	t.Parallel() // after the shared release build, beside the other slow checks
 	r := buildRelease(t)
 	exe := pluginBinary(t, r)
 	out, err := exec.Command("bash", "../scripts/tools.sh", "packer").Output()
