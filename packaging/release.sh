@@ -101,7 +101,7 @@ done
 "$GO" build -o "$work/nfpm" github.com/goreleaser/nfpm/v2/cmd/nfpm
 for arch in $PKG_ARCHS; do
   for format in $PKG_FORMATS; do
-    HARDBAKE_PKG_VERSION=$plain${prerelease:+~$prerelease} HARDBAKE_PKG_ARCH=$arch \
+    HARDBAKE_PKG_VERSION=$plain HARDBAKE_PKG_PRERELEASE=$prerelease HARDBAKE_PKG_ARCH=$arch \
       HARDBAKE_PKG_BIN=$work/linux_$arch/hardbake HARDBAKE_PKG_FILES=$work/files HARDBAKE_PKG_MAINTAINER=$MAINTAINER \
       "$work/nfpm" package -f packaging/nfpm.yaml -p "$format" -t "$DIST/" >/dev/null
   done
