@@ -69,8 +69,9 @@ func (Audit) packages(env *Env) [][]string {
 }
 
 // ruleSet reads what the rules depend on from the root.
-func (Audit) ruleSet(env *Env) (auditRuleSet, error) {
+func (Audit) ruleSet(ctx context.Context, env *Env) (auditRuleSet, error) {
 	arches, missing := auditArches()
+	missing = auditNewSyscalls(ctx, env, arches, missing)
 	defs, _ := env.Root.ReadFile("/etc/login.defs")
 	var sudoers []string
 	files, _ := env.Root.Glob("/etc/sudoers.d/*")
@@ -88,8 +89,27 @@ func (Audit) ruleSet(env *Env) (auditRuleSet, error) {
 	}, nil
 }
 
-// configure plans the files and commands with the packages in place.
+// configure plans the files and commands with the packages in place:
+// every file and its judge (auditctl, aide --config-check) first, then the
+// commands (augenrules, enabling units, update-grub), so a refused file
+// puts all files back before any command changed the image.
 func (a Audit) configure(ctx context.Context, env *Env) ([]Action, error) {
+	actions, err := a.configureUnordered(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	var files, runs []Action
+	for _, act := range actions {
+		if act.Kind == "run" {
+			runs = append(runs, act)
+		} else {
+			files = append(files, act)
+		}
+	}
+	return append(files, runs...), nil
+}
+
+func (a Audit) configureUnordered(ctx context.Context, env *Env) ([]Action, error) {
 	var actions []Action
 	if env.Profile.Audit.Auditd {
 		more, err := a.auditdActions(ctx, env)
@@ -118,23 +138,31 @@ func (a Audit) Plan(ctx context.Context, env *Env) ([]Action, error) {
 	return appendAction(actions, a.aideDatabaseAction(env, len(actions) > 0)), nil
 }
 
-// Apply implements Step. AIDE's database is built last and outside the
-// package session: there /proc, /sys, /dev and the host's resolv.conf are
-// lent to the root, and the database must hold the image's own files.
+// Apply implements Step. AIDE's database is built last, inside the package
+// session (Debian 13's aide configuration reads the boot ID from /proc;
+// /proc and /sys are left out of the database by Debian's rules, /dev by
+// ours), and with a machine ID lent to an image that has none.
 func (a Audit) Apply(ctx context.Context, env *Env) ([]report.Change, error) {
-	changes, err := applyWithPackages(ctx, env, "install auditd and AIDE", a.packages(env),
-		func() ([]Action, error) { return a.configure(ctx, env) })
-	if err != nil {
-		return changes, err
-	}
-	if db := a.aideDatabaseAction(env, len(changes) > 0); db != nil {
-		done, err := Execute(ctx, env, []Action{*db})
-		changes = append(changes, done...)
-		if err != nil {
-			return changes, err
+	var changes []report.Change
+	err := withMachineID(env, func() error {
+		var all []string
+		for _, p := range a.packages(env) {
+			all = append(all, p...)
 		}
-	}
-	return changes, nil
+		need, err := missing(ctx, env, all...)
+		if err != nil {
+			return err
+		}
+		changes, err = applyWithPackages(ctx, env, "install auditd and AIDE", a.packages(env), func() ([]Action, error) {
+			actions, err := a.configure(ctx, env)
+			if err != nil {
+				return nil, err
+			}
+			return appendAction(actions, a.aideDatabaseAction(env, len(need) > 0 || len(actions) > 0)), nil
+		})
+		return err
+	})
+	return changes, err
 }
 
 // Check implements Step.

@@ -117,6 +117,8 @@ func aideBlock(sbin string) string {
 	b.WriteString("!/var/lib/dbus/machine-id$\n")
 	b.WriteString("!/var/lib/systemd/random-seed$ f\n")
 	b.WriteString("!/var/lib/cloud(/|$)\n")
+	b.WriteString("# Devices: made anew at every boot (devtmpfs); the build host's during a bake.\n")
+	b.WriteString("!/dev(/|$)\n")
 	b.WriteString(aideBlockEnd + "\n")
 	return b.String()
 }

@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -59,6 +60,33 @@ func auditArches() ([]string, map[string][]string) {
 	return []string{"b64", "b32"}, nil
 }
 
+// auditNewSyscalls adds to missing the syscalls newer than the image's
+// audit tables (fchmodat2: Linux 6.6, audit 4.0; Debian 12's auditctl
+// refuses it), asking the image's ausyscall. Without a way to run it (a
+// read-only image) they are left out too.
+func auditNewSyscalls(ctx context.Context, env *Env, arches []string, missing map[string][]string) map[string][]string {
+	tables := map[string]string{"b64": "x86_64", "b32": "i386"}
+	if runtime.GOARCH == "arm64" {
+		tables = map[string]string{"b64": "aarch64", "b32": "arm"}
+	}
+	out := map[string][]string{}
+	for k, v := range missing {
+		out[k] = slices.Clone(v)
+	}
+	for _, arch := range arches {
+		for _, name := range []string{"fchmodat2"} {
+			if !env.CanRun() {
+				out[arch] = append(out[arch], name)
+				continue
+			}
+			if _, err := env.Run.Run(ctx, cmd("ausyscall", tables[arch], name)); err != nil {
+				out[arch] = append(out[arch], name)
+			}
+		}
+	}
+	return out
+}
+
 // syscallRule is one syscall rule per arch: "-a always,exit -F arch=A -S
 // a,b <rest>", the form SSG's checks read.
 func (s auditRuleSet) syscallRule(names []string, rest string) string {
@@ -100,6 +128,8 @@ func (s auditRuleSet) Rules() string {
 	b.WriteString("## Written by hardbake: the CIS audit rules. augenrules loads this\n" +
 		"## directory at boot; a bake rewrites this file (put rules of your own in\n" +
 		"## another file of /etc/audit/rules.d).\n")
+	section("Keep loading the rules after one fails (the others still protect)")
+	b.WriteString("-c\n")
 
 	section("Changes to who may act as root (sudoers)")
 	watch("scope", "/etc/sudoers", "/etc/sudoers.d/")
@@ -114,8 +144,8 @@ func (s auditRuleSet) Rules() string {
 	b.WriteString(s.syscallRule([]string{"clock_settime"}, "-F a0=0x0 -k time-change"))
 	watch("time-change", "/etc/localtime")
 	section("Host name and network configuration")
-	b.WriteString(s.syscallRule([]string{"sethostname", "setdomainname"}, "-k system-locale"))
-	watch("system-locale", "/etc/issue", "/etc/issue.net", "/etc/hosts", "/etc/hostname", "/etc/networks", "/etc/network/")
+	b.WriteString(s.syscallRule([]string{"sethostname", "setdomainname"}, s.byUser()+" -k system-locale"))
+	watch("system-locale", "/etc/issue", "/etc/issue.net", "/etc/hosts", "/etc/hostname", "/etc/networks", "/etc/network/", "/etc/NetworkManager")
 	section("Mandatory access control policy")
 	watch("MAC-policy", s.MACPolicy...)
 	section("Logins and failed logins")
@@ -123,7 +153,7 @@ func (s auditRuleSet) Rules() string {
 	section("Sessions")
 	watch("session", "/var/run/utmp", "/var/log/wtmp", "/var/log/btmp")
 	section("Permission, owner and attribute changes")
-	b.WriteString(s.syscallRule([]string{"chmod", "fchmod", "fchmodat"}, s.byUser()+" -k perm_mod"))
+	b.WriteString(s.syscallRule([]string{"chmod", "fchmod", "fchmodat", "fchmodat2"}, s.byUser()+" -k perm_mod"))
 	b.WriteString(s.syscallRule([]string{"chown", "fchown", "lchown", "fchownat"}, s.byUser()+" -k perm_mod"))
 	b.WriteString(s.syscallRule([]string{"setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr", "fremovexattr"}, s.byUser()+" -k perm_mod"))
 	section("Unsuccessful file access")
@@ -136,7 +166,7 @@ func (s auditRuleSet) Rules() string {
 	section("Mounts")
 	b.WriteString(s.syscallRule([]string{"mount"}, s.byUser()+" -k mounts"))
 	section("File deletion")
-	b.WriteString(s.syscallRule([]string{"unlink", "unlinkat", "rename", "renameat"}, s.byUser()+" -k delete"))
+	b.WriteString(s.syscallRule([]string{"unlink", "unlinkat", "rename", "renameat", "renameat2"}, s.byUser()+" -k delete"))
 	section("ACL and security context changes, account changes")
 	b.WriteString(s.execRule("/usr/bin/chcon", "perm_chng"))
 	b.WriteString(s.execRule("/usr/bin/setfacl", "perm_chng"))
