@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hardbake/hardbake/bootstrap/profile"
 	"github.com/hardbake/hardbake/bootstrap/report"
 	"github.com/hardbake/hardbake/bootstrap/root"
 	"github.com/hardbake/hardbake/bootstrap/runner"
@@ -270,5 +271,38 @@ func TestAuditBootParameters(t *testing.T) {
 	}
 	if actions, _ := auditBootActions(env); len(actions) != 0 {
 		t.Errorf("without GRUB the step plans %+v", actions)
+	}
+}
+
+// TestAuditPlanOnSysV: on a Debian root booted by sysvinit (a real root,
+// nothing installed or run here), auditd starts from its init script
+// (update-rc.d) and AIDE's daily check comes from cron.daily: no systemctl.
+func TestAuditPlanOnSysV(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real Debian root: not in -short")
+	}
+	dir := testroot.DebianSysV(t)
+	r, d := testroot.Open(t, dir)
+	p, err := profile.Parse(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &Env{Root: r, Run: runner.Exec{Chroot: dir}, Distro: d, Profile: p}
+	actions, err := Audit{}.Plan(context.Background(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cmds []string
+	for _, a := range actions {
+		if a.Kind == "run" {
+			cmds = append(cmds, a.Cmd.String())
+		}
+	}
+	all := strings.Join(cmds, "\n")
+	if !strings.Contains(all, "update-rc.d auditd defaults") || strings.Contains(all, "systemctl") {
+		t.Errorf("SysV plan:\n%s", all)
+	}
+	if !unitEnabled(env, "cron.service") && !strings.Contains(all, "update-rc.d cron defaults") {
+		t.Errorf("cron (AIDE's daily check) is not started at boot, nor planned:\n%s", all)
 	}
 }
