@@ -257,6 +257,24 @@ func TestLockoutGuard(t *testing.T) {
 	if got := loginGroupsOf(env).directive(); got != "AllowGroups sudo packer" {
 		t.Fatalf("build user's group: %q", got)
 	}
+	// Sealed: the user and its group are gone; the line stays the same, so
+	// a second bake and first boot change nothing.
+	sealed := fixture(t, with(map[string]string{"etc/group": "sudo:x:27:alice\n"}))
+	sealed.Profile.Seal.RemoveUser = "packer"
+	if got := loginGroupsOf(sealed).directive(); got != "AllowGroups sudo packer" {
+		t.Fatalf("after the seal: %q", got)
+	}
+	// A build user whose primary group is shared is not let in by it.
+	shared := with(map[string]string{"etc/group": "sudo:x:27:alice\nusers:x:100:\n"})
+	shared["etc/passwd"] += "packer:x:1001:100::/home/packer:/bin/bash\n"
+	env = fixture(t, shared)
+	env.Profile.Seal.RemoveUser = "packer"
+	if g := loginGroupsOf(env); g.directive() != "AllowGroups sudo" || g.Shared != "users" {
+		t.Fatalf("shared primary group: %+v", g)
+	}
+	if err := groups(env); err == nil || !strings.Contains(err.Error(), "packer") {
+		t.Fatalf("packer (primary group users) runs hardbake and may not log in: %v", err)
+	}
 }
 
 // TestManagedBlockCheck: a block an upgrade (or an admin) removed from
