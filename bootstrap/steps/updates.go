@@ -216,6 +216,7 @@ func (u Updates) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 			periodic = append(periodic, k+"="+strings.Join(m[k], ","))
 		}
 		checks = append(checks, check("updates.periodic", strings.Join(aptPeriodicWant, " "), strings.Join(periodic, " ")),
+			check("updates.keep_local_conffiles", "yes", yesNo(dpkgKeepsConffiles(m))),
 			check("updates.automatic_reboot", fmt.Sprint(p.AutomaticReboot), strings.Join(m["Unattended-Upgrade::Automatic-Reboot"], ",")))
 		c := check("updates.origins", strings.Join(want, " "), strings.Join(got, " "))
 		c.Detail = detail

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hardbake/hardbake/bootstrap/distro"
@@ -41,6 +42,12 @@ func unattendedUpgradesConfig(d distro.Info, p profile.Updates) string {
 	if p.AutomaticReboot {
 		fmt.Fprintf(&b, "Unattended-Upgrade::Automatic-Reboot-Time %q;\n", p.RebootTime)
 	}
+	// unattended-upgrade holds back every package that ships a new version
+	// of a conffile the hardening changed (journald.conf, login.defs, ...)
+	// unless dpkg is told how to answer (its dpkg_conffile_prompt): keep
+	// ours, so security updates of those packages still install. The
+	// package's new file is left beside it as .dpkg-dist.
+	b.WriteString("DPkg::Options {\n\t\"--force-confdef\";\n\t\"--force-confold\";\n};\n")
 	// What makes apt-daily(-upgrade).timer run unattended-upgrade daily.
 	b.WriteString("APT::Periodic::Update-Package-Lists \"1\";\nAPT::Periodic::Unattended-Upgrade \"1\";\nAPT::Periodic::AutocleanInterval \"7\";\n")
 	return b.String()
@@ -48,6 +55,17 @@ func unattendedUpgradesConfig(d distro.Info, p profile.Updates) string {
 
 // aptPeriodicWant are the APT::Periodic values the check expects.
 var aptPeriodicWant = []string{"APT::Periodic::Update-Package-Lists=1", "APT::Periodic::Unattended-Upgrade=1"}
+
+// dpkgKeepsConffiles reports whether apt passes --force-confold to dpkg
+// (apt's keys are case-insensitive: Dpkg::Options and DPkg::Options are one).
+func dpkgKeepsConffiles(dump map[string][]string) bool {
+	for k, vs := range dump {
+		if strings.EqualFold(k, "DPkg::Options::") && slices.Contains(vs, "--force-confold") {
+			return true
+		}
+	}
+	return false
+}
 
 // aptConfigDump reads `apt-config dump` output into key -> values, list
 // entries ("Key:: "value";") collected under "Key::".
