@@ -38,6 +38,11 @@ type Step struct {
 type Deviation struct {
 	Refs   []string `json:"refs"`
 	Reason string   `json:"reason"`
+	// OfflineOnly: the image meets the item, but a scanner run on the image
+	// offline (oscap-chroot on a directory or mounted disk) cannot see it,
+	// because its check reads the running system (/proc, /sys, the live
+	// ruleset) or the scanner's own environment. On the booted host it passes.
+	OfflineOnly bool `json:"offline_only,omitempty"`
 }
 
 // Change is one thing a step did (bake) or would do (plan).

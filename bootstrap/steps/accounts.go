@@ -492,13 +492,16 @@ func lastMatch(text, re string) string {
 // purpose, by the profile or because the scanner cannot see the image.
 func (Accounts) Deviations(env *Env) []report.Deviation {
 	p := env.Profile.Accounts
-	out := []report.Deviation{{
-		Refs: []string{"ssg:root_path_all_dirs", "ssg:root_path_no_dot"},
-		Reason: "these rules judge the PATH of the process running the scanner (OVAL environmentvariable58 without a pid), not root's PATH in the image. " +
-			"Offline (oscap-chroot) the probe reads that environment through the image's /proc: unmounted, it finds no PATH and both fail; " +
-			"with /proc mounted it judges the scanning shell's PATH (measured on a baked Debian 12 root: a plain root PATH passes both, the build host's PATH fails root_path_all_dirs). " +
-			"The image's root PATH (login.defs ENV_SUPATH) is checked by accounts.root_path",
-	}}
+	var out []report.Deviation
+	if !env.Live() {
+		out = append(out, report.Deviation{OfflineOnly: true,
+			Refs: []string{"ssg:root_path_all_dirs", "ssg:root_path_no_dot"},
+			Reason: "these rules judge the PATH of the process running the scanner (OVAL environmentvariable58 without a pid), not root's PATH in the image. " +
+				"Offline (oscap-chroot) the probe reads that environment through the image's /proc: unmounted, it finds no PATH and both fail; " +
+				"with /proc mounted it judges the scanning shell's PATH (measured on a baked Debian 12 root: a plain root PATH passes both, the build host's PATH fails root_path_all_dirs). " +
+				"The image's root PATH (login.defs ENV_SUPATH) is checked by accounts.root_path",
+		})
+	}
 	dev := func(reason string, rules ...string) {
 		d := report.Deviation{Reason: reason}
 		for _, r := range rules {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/hardbake/hardbake/bootstrap/distro"
 	"github.com/hardbake/hardbake/bootstrap/profile"
+	"github.com/hardbake/hardbake/bootstrap/root"
 )
 
 // `nft list ruleset` as nft 1.0.6 prints Debian's stock table beside ours.
@@ -53,7 +54,11 @@ func TestFirewallDeviations(t *testing.T) {
 	} {
 		p := profile.Default()
 		p.Firewall.Backend = tc.backend
-		env := &Env{Profile: p, Distro: distro.Info{Firewall: "nftables"}}
+		r, err := root.Dir(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := &Env{Root: r, Profile: p, Distro: distro.Info{Firewall: "nftables"}}
 		var got []string
 		for _, d := range (Firewall{}).Deviations(env) {
 			got = append(got, d.Refs...)

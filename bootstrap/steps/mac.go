@@ -324,7 +324,7 @@ func (m MAC) Deviations(env *Env) []report.Deviation {
 	}
 	var out []report.Deviation
 	if !env.Live() {
-		out = append(out, report.Deviation{Refs: []string{"ssg:all_apparmor_profiles_in_enforce_complain_mode"},
+		out = append(out, report.Deviation{Refs: []string{"ssg:all_apparmor_profiles_in_enforce_complain_mode"}, OfflineOnly: true,
 			Reason: "a limit of offline scans, not of the image: SSG counts the profiles the running kernel has loaded (/sys/kernel/security/apparmor/profiles), which an image or --root directory does not have; on the booted machine `hardbake audit` checks them (mac.apparmor_profiles)"})
 	} else {
 		profiles, _ := env.Root.ReadFile("/sys/kernel/security/apparmor/profiles")

@@ -273,7 +273,7 @@ func (Mounts) Deviations(env *Env) []report.Deviation {
 		}
 	}
 	if !env.Live() && len(unseen) > 0 {
-		out = append(out, report.Deviation{Refs: unseen,
+		out = append(out, report.Deviation{Refs: unseen, OfflineOnly: true,
 			Reason: "a limit of offline scans, not of the image: OpenSCAP's partition probe reads the scanned system's /proc/mounts, which an image or --root directory does not have; at boot /tmp and /dev/shm are tmpfs mounts (mounts.*.boot_options here, mounts.*.live_options on the booted machine)"})
 	}
 	for _, m := range managedMounts {
