@@ -176,24 +176,7 @@ func (f Firstboot) Apply(ctx context.Context, env *Env) ([]report.Change, error)
 	if err != nil {
 		return nil, err
 	}
-	var changes []report.Change
-	var rest []Action
-	for _, a := range actions {
-		if a.Kind != "copy" {
-			rest = append(rest, a)
-			continue
-		}
-		if err := env.Root.MkdirAll(parentDir(a.Path), 0o755, root.RootOwner); err != nil {
-			return nil, err
-		}
-		if err := env.Root.WriteFile(a.Path, data, a.Mode, a.Owner); err != nil {
-			return nil, err
-		}
-		env.logf("  copied %s", a.Path)
-		changes = append(changes, a.Change())
-	}
-	done, err := Execute(ctx, env, rest)
-	return append(changes, done...), err
+	return executeWithBinary(ctx, env, actions, data)
 }
 
 // Check implements Step.
@@ -211,15 +194,7 @@ func (f Firstboot) Check(ctx context.Context, env *Env) ([]report.Check, error) 
 		c.Severity = report.Warn
 		return append(checks, c), nil
 	}
-	unit, err := env.Root.ReadFile(FirstbootUnit)
-	state := "installed"
-	switch {
-	case err != nil:
-		state = "missing"
-	case string(unit) != FirstbootUnitText(FirstbootBinary, "hardbake bake"):
-		state = "differs from this hardbake's"
-	}
 	return append(checks,
-		check("firstboot.unit", "installed", state),
+		unitFileCheck(env, "firstboot.unit", FirstbootUnit, FirstbootUnitText(FirstbootBinary, "hardbake bake")),
 		check("firstboot.enabled", "enabled", enabledWord(unitEnabled(env, FirstbootUnitName)))), nil
 }

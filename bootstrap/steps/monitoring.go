@@ -137,8 +137,9 @@ func unitFileCheck(env *Env, id, path, text string) report.Check {
 	return check(id, "installed", state)
 }
 
-// executeWithBinary runs actions, writing the "copy" action (the hardbake
-// binary, which has no diff to show) with data, as the firstboot step does.
+// executeWithBinary runs actions, writing each "copy" action (the hardbake
+// binary, which has no diff to show) with data; the firstboot and
+// monitoring steps install the binary this way.
 func executeWithBinary(ctx context.Context, env *Env, actions []Action, data []byte) ([]report.Change, error) {
 	var changes []report.Change
 	var rest []Action
