@@ -3,6 +3,7 @@ package steps
 import (
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 )
 
@@ -131,6 +132,39 @@ func filesTmpfiles(files []guardedFile, states []fileState) string {
 		fmt.Fprintf(&b, "z %s %04o root %s -\n", f.Path, states[i].WantMode.Perm(), states[i].WantGroup)
 	}
 	return b.String()
+}
+
+// accountBackups are the files shadow-utils (useradd, userdel, passwd)
+// rewrites with the live file's mode and group at every change.
+var accountBackups = []string{"/etc/passwd-", "/etc/group-", "/etc/shadow-", "/etc/gshadow-"}
+
+// tmpfilesFixCmds turns the "z" lines of a tmpfiles.d text (filesTmpfiles)
+// for the given paths into the chown and chmod commands that do what
+// systemd-tmpfiles would, in the order of the text. For a step after this
+// one that rewrites an account file's backup where neither the path unit
+// nor systemd-tmpfiles can run: seal's userdel under --root, in a chroot
+// without /proc, which systemd-tmpfiles refuses. Without it the next bake
+// finds shadow- and gshadow- at the live files' 0640 and changes them again.
+func tmpfilesFixCmds(text string, paths []string) [][]string {
+	var out [][]string
+	for _, l := range strings.Split(text, "\n") {
+		f := strings.Fields(l)
+		if len(f) < 5 || f[0] != "z" || !slices.Contains(paths, f[1]) {
+			continue
+		}
+		out = append(out, []string{"chown", f[3] + ":" + f[4], f[1]}, []string{"chmod", f[2], f[1]})
+	}
+	return out
+}
+
+// accountBackupFixCmds are tmpfilesFixCmds for the account files' backups
+// from the root's FilesTmpfiles, nil before the files step wrote it.
+func accountBackupFixCmds(env *Env) [][]string {
+	data, err := env.Root.ReadFile(FilesTmpfiles)
+	if err != nil {
+		return nil
+	}
+	return tmpfilesFixCmds(string(data), accountBackups)
 }
 
 const filesAptHookText = `// Written by hardbake (files step); rewritten on every bake.

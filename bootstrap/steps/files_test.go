@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -153,5 +154,30 @@ func TestFilesOnRealRoots(t *testing.T) {
 				t.Errorf("apt does not read the hook: %v\n%s", err, res.Stdout)
 			}
 		})
+	}
+}
+
+// TestTmpfilesFixCmds: seal's userdel rewrites the account files' backups
+// with the live files' modes; the chown/chmod commands come from the files
+// step's own tmpfiles.d lines, for the backups only, in the text's order.
+func TestTmpfilesFixCmds(t *testing.T) {
+	text := filesTmpfiles(
+		[]guardedFile{guardedFiles[0], guardedFiles[5], guardedFiles[7], guardedFiles[10]},
+		[]fileState{
+			{WantMode: 0o644, WantGroup: "root"},
+			{WantMode: 0, WantGroup: "shadow"},
+			{WantMode: 0, WantGroup: "root"},
+			{WantMode: 0o600, WantGroup: "root"},
+		})
+	got := tmpfilesFixCmds(text, accountBackups)
+	want := [][]string{
+		{"chown", "root:shadow", "/etc/shadow-"}, {"chmod", "0000", "/etc/shadow-"},
+		{"chown", "root:root", "/etc/gshadow-"}, {"chmod", "0000", "/etc/gshadow-"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %q\nwant %q\nfrom:\n%s", got, want, text)
+	}
+	if got := tmpfilesFixCmds("# comment\nd /etc/shadow- 0000 root root -\n", accountBackups); got != nil {
+		t.Errorf("only z lines: got %q", got)
 	}
 }

@@ -155,7 +155,13 @@ func (Seal) userOps(env *Env) []sealOp {
 		return nil
 	}
 	if !env.Live() || !userHasProcesses("/proc", acct.UID) {
-		return []sealOp{{Kind: "run", Cmd: []string{"userdel", "-r", name}, Why: "remove the build user " + name}}
+		ops := []sealOp{{Kind: "run", Cmd: []string{"userdel", "-r", name}, Why: "remove the build user " + name}}
+		// userdel rewrites passwd-, shadow-, group- and gshadow- with the
+		// live files' modes; the files step's modes go back on now.
+		for _, c := range accountBackupFixCmds(env) {
+			ops = append(ops, sealOp{Kind: "run", Cmd: c, Why: c[len(c)-1] + ": the files step's " + c[0] + " again (userdel rewrote it)"})
+		}
+		return ops
 	}
 	return deferredUserRemoval(env, &acct)
 }
