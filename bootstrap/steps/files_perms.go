@@ -167,12 +167,20 @@ func accountBackupFixCmds(env *Env) [][]string {
 	return tmpfilesFixCmds(string(data), accountBackups)
 }
 
-const filesAptHookText = `// Written by hardbake (files step); rewritten on every bake.
-// Package scripts that add users rewrite /etc/shadow- and friends with the
+// aptPostInvokeHook is the text of an apt.conf.d file running command after
+// every dpkg run (installs and upgrades in the bake, unattended upgrades on
+// the running system): the way a step's file modes outlast later package
+// runs. step names the writer, why is the comment's body (lines of "// ").
+// command must not fail apt's run (end it with || true).
+func aptPostInvokeHook(step, why, command string) string {
+	return "// Written by hardbake (" + step + " step); rewritten on every bake.\n" + why +
+		"DPkg::Post-Invoke { \"" + command + "\"; };\n"
+}
+
+var filesAptHookText = aptPostInvokeHook("files", `// Package scripts that add users rewrite /etc/shadow- and friends with the
 // live file's mode, and packages may ship their files' modes again: put the
 // CIS modes back after every dpkg run.
-DPkg::Post-Invoke { "if [ -x /usr/bin/systemd-tmpfiles ] && [ -e ` + FilesTmpfiles + ` ]; then /usr/bin/systemd-tmpfiles --create ` + FilesTmpfiles + ` || true; fi"; };
-`
+`, "if [ -x /usr/bin/systemd-tmpfiles ] && [ -e "+FilesTmpfiles+" ]; then /usr/bin/systemd-tmpfiles --create "+FilesTmpfiles+" || true; fi")
 
 const filesServiceText = `# Written by hardbake (files step); rewritten on every bake.
 [Unit]

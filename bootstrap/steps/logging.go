@@ -209,6 +209,10 @@ func (l Logging) configure(ctx context.Context, env *Env) ([]Action, error) {
 		return nil, err
 	}
 	actions = appendAction(actions, a)
+	if a, err = logAptHookAction(env); err != nil {
+		return nil, err
+	}
+	actions = appendAction(actions, a)
 	actions = append(actions, logFileActions(logFileFixes(env))...)
 	if env.Live() {
 		// journald keeps its clients' streams across a restart (they are
@@ -278,6 +282,13 @@ func (l Logging) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 		checks = append(checks, more...)
 	}
 	checks = append(checks, logFilesCheck(env))
+	if env.Distro.PackageManager == "apt" {
+		data, _ := env.Root.ReadFile(LogAptHook)
+		got := map[bool]string{true: "as hardbake writes it", false: "missing or changed"}[string(data) == logAptHookText(env.Profile.Logging.PrivateLoginRecords)]
+		c := check("logging.var_log_apt_hook", "as hardbake writes it", got)
+		c.Refs = []string{"ssg:permissions_local_var_log"}
+		checks = append(checks, c)
+	}
 	if env.Profile.Logging.PrivateLoginRecords && s.Journald {
 		checks = append(checks, loginRecordsBootCheck(env))
 	}

@@ -153,3 +153,37 @@ func logFileActions(fixes []logFileFix) []Action {
 func fixLogFiles(ctx context.Context, env *Env) ([]report.Change, error) {
 	return Execute(ctx, env, logFileActions(logFileFixes(env)))
 }
+
+// LogAptHook puts the log files' modes back after every dpkg run. apt and
+// dpkg create their logs with the umask of whoever runs them (0644 under
+// apt's 022): the packages later steps of the bake install (cron, chrony,
+// apparmor, fail2ban, nftables, auditd, aide), and on the running system
+// every unattended upgrade and logrotate's new files. Same mechanism as the
+// files step's hook (aptPostInvokeHook).
+const LogAptHook = "/etc/apt/apt.conf.d/99hardbake-logging"
+
+// logAptHookText is the hook: find the files logFileFixFor would narrow
+// (a bit outside 0640) minus the same exemptions (SSG's names, and a group
+// other than root or adm that writes the file: the utmp pattern) and take
+// those bits away. Groups are left to the step: dpkg and apt write root's.
+func logAptHookText(privateLogins bool) string {
+	exempt := `! -name 'history.log*' ! -name 'eipp.log.xz*'`
+	if !privateLogins {
+		exempt += ` ! -name '[bw]tmp' ! -name '[bw]tmp?*' ! -name lastlog ! -name 'lastlog?*'`
+	}
+	find := `find /var/log -xdev -type f -perm /7137 ` + exempt +
+		` ! '(' -perm -g=w ! -group root ! -group adm ')' -exec chmod u-xs,g-wxs,o-rwxt {} + 2>/dev/null`
+	return aptPostInvokeHook("logging", `// apt and dpkg create log files 0644 (apt's umask): after every dpkg run,
+// log files readable by their owner and group only, as CIS asks.
+`, find+" || true")
+}
+
+// logAptHookAction writes (or, where apt is not the package manager,
+// leaves alone) the hook.
+func logAptHookAction(env *Env) (*Action, error) {
+	if env.Distro.PackageManager != "apt" {
+		return nil, nil
+	}
+	return WriteFile(env.Root, LogAptHook, []byte(logAptHookText(env.Profile.Logging.PrivateLoginRecords)), 0o644,
+		"log files 0640 again after every dpkg run (apt hook)")
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -354,6 +355,56 @@ func TestKeepFreeTooLarge(t *testing.T) {
 	} {
 		if got := keepFreeTooLarge(tc.v, tc.size); got != tc.want {
 			t.Errorf("SystemKeepFree=%s on %d bytes: got %v, want %v", tc.v, tc.size, got, tc.want)
+		}
+	}
+}
+
+// TestLogAptHookRuns runs the hook's command (with /var/log pointed at a
+// scratch directory) the way apt does, through sh: a 0644 log and a 0755
+// one lose the bits outside 0640, a 0600 one and SSG's exemptions
+// (history.log, eipp.log.xz; the login records unless private) stay.
+func TestLogAptHookRuns(t *testing.T) {
+	for _, private := range []bool{true, false} {
+		dir := t.TempDir()
+		modes := map[string]fs.FileMode{"dpkg.log": 0o644, "apt/term.log": 0o755, "x/own.log": 0o600,
+			"apt/history.log": 0o644, "apt/eipp.log.xz": 0o644, "wtmp": 0o644}
+		for name, m := range modes {
+			p := filepath.Join(dir, name)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, nil, m); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(p, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		text := logAptHookText(private)
+		_, rest, _ := strings.Cut(text, `DPkg::Post-Invoke { "`)
+		command, _, ok := strings.Cut(rest, `"; };`)
+		if !ok || strings.Contains(command, `"`) {
+			t.Fatalf("hook text:\n%s", text)
+		}
+		command = strings.ReplaceAll(command, "/var/log", dir)
+		if out, err := exec.Command("sh", "-c", command).CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v %s", command, err, out)
+		}
+		want := map[string]fs.FileMode{"dpkg.log": 0o640, "apt/term.log": 0o640, "x/own.log": 0o600,
+			"apt/history.log": 0o644, "apt/eipp.log.xz": 0o644, "wtmp": 0o644}
+		if private {
+			want["wtmp"] = 0o640
+		}
+		for name, m := range want {
+			fi, err := os.Stat(filepath.Join(dir, name))
+			if err != nil || fi.Mode().Perm() != m {
+				t.Errorf("private=%v %s: %v, want %04o", private, name, fi.Mode().Perm(), m)
+			}
+		}
+		for _, d := range []string{"apt", "x"} {
+			if fi, _ := os.Stat(filepath.Join(dir, d)); fi.Mode().Perm() != 0o755 {
+				t.Errorf("directory %s: %v (directories are left alone)", d, fi.Mode())
+			}
 		}
 	}
 }
