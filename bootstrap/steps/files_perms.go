@@ -159,12 +159,22 @@ func tmpfilesFixCmds(text string, paths []string) [][]string {
 
 // accountBackupFixCmds are tmpfilesFixCmds for the account files' backups
 // from the root's FilesTmpfiles, nil before the files step wrote it.
+// Computed before userdel runs.
 func accountBackupFixCmds(env *Env) [][]string {
 	data, err := env.Root.ReadFile(FilesTmpfiles)
 	if err != nil {
 		return nil
 	}
-	return tmpfilesFixCmds(string(data), accountBackups)
+	// A backup that does not exist yet is left to shadow-utils (chmod
+	// would fail on it; systemd-tmpfiles' z skips it too). userdel writes
+	// all four where they exist.
+	var have []string
+	for _, p := range accountBackups {
+		if env.Root.Exists(p) {
+			have = append(have, p)
+		}
+	}
+	return tmpfilesFixCmds(string(data), have)
 }
 
 // aptPostInvokeHook is the text of an apt.conf.d file running command after
