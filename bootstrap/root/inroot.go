@@ -210,7 +210,7 @@ func (s *statInfo) Mode() fs.FileMode {
 // directory fsync are *at calls on it, with no path walked again. done is
 // false when the walk must do it: a final symlink (written through to its
 // target), a parent that cannot be opened (the walk reports it), no openat2.
-func (r *Root) writeIn(p string, data []byte, mode fs.FileMode, owner Owner) (done bool, err error) {
+func (r *Root) writeIn(p string, data []byte, mode fs.FileMode, owner Owner, exactMode bool) (done bool, err error) {
 	if p == "/" {
 		return false, nil
 	}
@@ -220,7 +220,7 @@ func (r *Root) writeIn(p string, data []byte, mode fs.FileMode, owner Owner) (do
 		return false, nil
 	}
 	defer unix.Close(dfd)
-	err = r.replaceAt(dfd, p, dir, name, data, mode, owner)
+	err = r.replaceAt(dfd, p, dir, name, data, mode, owner, exactMode)
 	if err == errFinalLink {
 		return false, nil
 	}

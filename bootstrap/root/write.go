@@ -26,10 +26,21 @@ var RootOwner = Owner{0, 0}
 // new files get mode and owner. A final symlink is
 // resolved inside the root, so /etc/foo -> /usr/share/foo is written to the target.
 func (r *Root) WriteFile(p string, data []byte, mode fs.FileMode, owner Owner) error {
+	return r.writeFile(p, data, mode, owner, false)
+}
+
+// WriteFileMode is WriteFile where an existing file also takes mode (its
+// owner is kept): content and mode change in the one rename, so no moment
+// shows the new content with the old mode.
+func (r *Root) WriteFileMode(p string, data []byte, mode fs.FileMode, owner Owner) error {
+	return r.writeFile(p, data, mode, owner, true)
+}
+
+func (r *Root) writeFile(p string, data []byte, mode fs.FileMode, owner Owner, exactMode bool) error {
 	if !r.Writable() {
 		return ErrReadOnly
 	}
-	if done, err := r.writeIn(clean(p), data, mode, owner); done {
+	if done, err := r.writeIn(clean(p), data, mode, owner, exactMode); done {
 		return err
 	}
 	rp, err := r.Resolve(p)
@@ -42,7 +53,7 @@ func (r *Root) WriteFile(p string, data []byte, mode fs.FileMode, owner Owner) e
 		return err
 	}
 	defer unix.Close(dfd)
-	err = r.replaceAt(dfd, p, dir, name, data, mode, owner)
+	err = r.replaceAt(dfd, p, dir, name, data, mode, owner, exactMode)
 	if err == errFinalLink {
 		return fmt.Errorf("write %s: not a regular file", p)
 	}
@@ -53,10 +64,10 @@ func (r *Root) WriteFile(p string, data []byte, mode fs.FileMode, owner Owner) e
 var errFinalLink = errors.New("final symlink")
 
 // replaceAt replaces name in the directory dfd (in-root dir) with data, as
-// WriteFile does: an existing regular file keeps its mode and owner, a
-// symlink is errFinalLink, anything else is refused. p names the file in
-// errors.
-func (r *Root) replaceAt(dfd int, p, dir, name string, data []byte, mode fs.FileMode, owner Owner) error {
+// WriteFile does: an existing regular file keeps its mode (unless exactMode)
+// and owner, a symlink is errFinalLink, anything else is refused. p names the
+// file in errors.
+func (r *Root) replaceAt(dfd int, p, dir, name string, data []byte, mode fs.FileMode, owner Owner, exactMode bool) error {
 	var st unix.Stat_t
 	switch err := unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); {
 	case err == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK:
@@ -64,7 +75,9 @@ func (r *Root) replaceAt(dfd int, p, dir, name string, data []byte, mode fs.File
 	case err == nil && st.Mode&unix.S_IFMT != unix.S_IFREG:
 		return fmt.Errorf("write %s: not a regular file", p)
 	case err == nil:
-		mode = fs.FileMode(st.Mode & 0o777)
+		if !exactMode {
+			mode = fs.FileMode(st.Mode & 0o777)
+		}
 		owner = Owner{int(st.Uid), int(st.Gid)}
 	case err != unix.ENOENT:
 		return &fs.PathError{Op: "stat", Path: r.HostPath(path.Join(dir, name)), Err: err}

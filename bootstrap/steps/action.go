@@ -23,6 +23,9 @@ type Action struct {
 	Owner   root.Owner
 	Cmd     runner.Cmd
 	Summary string
+	// ExactMode: a "write" gives an existing file Mode too (normally it
+	// keeps its own), in the same atomic rename as the new content.
+	ExactMode bool
 	// Validate runs for Kind "validate": a target tool judging the files
 	// written so far. Its failure restores them.
 	Validate func(ctx context.Context) error
@@ -106,7 +109,11 @@ func Execute(ctx context.Context, env *Env, actions []Action) ([]report.Change, 
 			if err := env.Root.MkdirAll(parentDir(a.Path), 0o755, root.RootOwner); err != nil {
 				return fail(err)
 			}
-			if err := env.Root.WriteFile(a.Path, a.Data, a.Mode, a.Owner); err != nil {
+			write := env.Root.WriteFile
+			if a.ExactMode {
+				write = env.Root.WriteFileMode
+			}
+			if err := write(a.Path, a.Data, a.Mode, a.Owner); err != nil {
 				return fail(err)
 			}
 			env.sshdModel().wrote(a.Path)

@@ -252,7 +252,7 @@ func (s SSH) Plan(ctx context.Context, env *Env) ([]Action, error) {
 			actions[i].Summary = "disable sshd lines that override the hardening"
 		}
 	}
-	more, err := sshFileActions(env, p)
+	more, err := sshFileActions(env, p, actions)
 	if err != nil {
 		return nil, err
 	}

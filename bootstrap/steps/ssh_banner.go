@@ -23,8 +23,10 @@ func bannerText(p profile.SSH) string {
 }
 
 // sshFileActions writes the banner and makes sshd_config root's alone.
-// The mode is its own action: a rewrite of an existing file keeps its mode.
-func sshFileActions(env *Env, p profile.SSH) ([]Action, error) {
+// When planned (the actions so far) rewrites sshd_config, the rewrite
+// carries the mode, so a crash never leaves the new content with the old
+// mode; otherwise the mode is its own action.
+func sshFileActions(env *Env, p profile.SSH, planned []Action) ([]Action, error) {
 	var out []Action
 	if p.Banner != "" {
 		a, err := WriteFile(env.Root, IssueNet, []byte(bannerText(p)), 0o644, "login banner without the OS name or version")
@@ -33,6 +35,13 @@ func sshFileActions(env *Env, p profile.SSH) ([]Action, error) {
 		}
 		if a != nil {
 			out = append(out, *a)
+		}
+	}
+	for i := range planned {
+		if planned[i].Kind == "write" && planned[i].Path == SSHDConfig {
+			planned[i].Mode, planned[i].ExactMode = sshdConfigMode, true
+			planned[i].Summary += fmt.Sprintf(", readable by root only (%04o)", sshdConfigMode)
+			return out, nil
 		}
 	}
 	if fi, err := env.Root.Stat(SSHDConfig); err == nil && fi.Mode().Perm() != sshdConfigMode {

@@ -188,7 +188,7 @@ var sshdDefaults = map[string]string{
 	"maxstartups":                  "10:30:100",
 	"clientaliveinterval":          "0",
 	"clientalivecountmax":          "3",
-	"loglevel":                     "info",
+	"loglevel":                     "INFO",
 	"allowtcpforwarding":           "yes",
 	"allowagentforwarding":         "yes",
 	"disableforwarding":            "no",
@@ -218,6 +218,8 @@ func offlineSSHD(eff *sshdconfig.Effective) map[string][]string {
 			if val == "prohibit-password" {
 				val = "without-password" // as sshd -T prints it
 			}
+		case "loglevel":
+			val = strings.ToUpper(val) // sshd -T prints INFO, VERBOSE
 		case "logingracetime", "clientaliveinterval":
 			if secs, err := sshTime(val); err == nil {
 				val = strconv.Itoa(secs)
