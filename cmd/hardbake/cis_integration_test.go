@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"slices"
 	"strings"
@@ -46,6 +47,22 @@ func deviationRules(rep report.Report) map[string]declared {
 	return out
 }
 
+// failedChecks lists a report's failed checks and step errors.
+func failedChecks(rep report.Report) string {
+	var out []string
+	for _, s := range rep.Steps {
+		if s.Error != "" {
+			out = append(out, s.Name+": "+s.Error)
+		}
+		for _, c := range s.Checks {
+			if c.Failed() {
+				out = append(out, fmt.Sprintf("%s: want %s, got %s", c.ID, c.Want, c.Got))
+			}
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
 func TestCIS(t *testing.T) {
 	requireRoot(t)
 	if _, err := exec.LookPath("oscap-chroot"); err != nil {
@@ -81,6 +98,9 @@ func TestCIS(t *testing.T) {
 				t.Fatalf("bake exited %d\n%s\n%s", bake.code, bake.stdout, bake.stderr)
 			}
 			audit := hardbake(t, "audit", "--root", dir, "--json")
+			if audit.code != 0 {
+				t.Errorf("audit after the default bake exited %d:\n%s", audit.code, failedChecks(audit.report(t)))
+			}
 			deviations := deviationRules(audit.report(t))
 			baked1, baked2 := scan(cis.Level1), scan(cis.Level2)
 

@@ -542,7 +542,7 @@ func TestCrash(t *testing.T) {
 	})
 
 	t.Run("bake_ssh_firstboot_seal", crashCase{
-		args:  []string{"bake", "--seal", "--skip", "updates,services,fail2ban,firewall"},
+		args:  []string{"bake", "--seal", "--only", "ssh,firstboot,seal"},
 		lower: pristine, before: pristine,
 		midway: none, differs: none, safe: safe, done: nothingMore,
 	}.run)
