@@ -397,18 +397,20 @@ func (e *env) bootChecks(t *testing.T) *booted {
 			t.Fatal(err)
 		}
 		prof := []byte(hostProfile)
-		if err := upload(b.c, "/tmp/hardbake", bin, 0o755); err != nil {
+		// Into alice's home: /tmp is mounted noexec in the hardened image.
+		if err := upload(b.c, "hardbake", bin, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := upload(b.c, "/tmp/audit-profile.yaml", prof, 0o644); err != nil {
+		if err := upload(b.c, "audit-profile.yaml", prof, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		out, err := v.Run("sudo -n /tmp/hardbake audit --profile /tmp/audit-profile.yaml")
+		out, err := v.Run("sudo -n ./hardbake audit --profile audit-profile.yaml")
 		t.Logf("%s", out)
 		if err != nil {
 			t.Fatalf("audit: %v", err)
 		}
 	})
+	e.cisChecks(t, b)
 	e.cryptoChecks(t, v.SSHPort, v.Run, key)
 	if e.firstboot {
 		e.firstbootChecks(t, b)
