@@ -198,12 +198,12 @@ func (e *env) packerNumbers(t *testing.T, log string) {
 	span("packer: shutdown", "Gracefully halting virtual machine", "Build 'qemu.debian' finished")
 }
 
-// imageProfile is the profile the template bakes with; hostProfile is it
-// with the host's address family, which first boot applies over the
-// image's ssh.address_family.
+// imageProfile is the profile the template bakes with (AIDE left out under
+// TCG); hostProfile is it with the host's address family, which first boot
+// applies over the image's ssh.address_family.
 const (
-	imageProfile = "ssh:\n  address_family: any\nseal:\n  remove_user: packer\n"
-	hostProfile  = "ssh:\n  address_family: inet\n"
+	imageProfile = "ssh:\n  address_family: any\naudit:\n  aide: false\nseal:\n  remove_user: packer\n"
+	hostProfile  = "ssh:\n  address_family: inet\naudit:\n  aide: false\n"
 )
 
 func (e *env) profileFile(t *testing.T, name, content string) string {
