@@ -430,8 +430,12 @@ func (s SSH) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 			// Offline only the files are known; sshd's built-in lists are not.
 			g = OfflineUnset
 		}
-		// sshd -T prints some values upper-case (loglevel INFO).
-		w, g := strings.ToLower(want[k]), strings.ToLower(g)
+		// sshd -T prints some values upper-case (loglevel INFO): the
+		// same word in another case is the same value.
+		w := want[k]
+		if strings.EqualFold(w, g) {
+			g = w
+		}
 		c := check("ssh."+k, w, g)
 		c.Detail = source
 		if crypto.Version != (sshcrypto.Version{}) && strings.Contains(w, ",") {
