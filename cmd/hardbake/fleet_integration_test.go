@@ -147,17 +147,7 @@ mount -o remount,bind,ro "$R"
 mount -o remount,bind,ro "$R/run"
 for p in "$@"; do mount --bind "$R$p" "$R$p"; mount -o remount,bind,rw "$R$p"; done
 exec chroot "$R" ` + execStart
-		cmd := exec.Command("unshare", append([]string{"-m", "--propagation", "private", "sh", "-c", script, "sh", dir}, rw...)...)
-		var o, e bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &o, &e
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return result{code, o.String(), e.String()}
+		return runResult(t, exec.Command("unshare", append([]string{"-m", "--propagation", "private", "sh", "-c", script, "sh", dir}, rw...)...))
 	}
 	promFile := filepath.Join(dir, "var/lib/prometheus/node-exporter/hardbake.prom")
 	os.Remove(promFile)

@@ -68,7 +68,13 @@ type result struct {
 
 func hardbake(t *testing.T, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(hardbakeBin(t), args...)
+	return runResult(t, exec.Command(hardbakeBin(t), args...))
+}
+
+// runResult runs cmd and returns its exit code and output; only a failure
+// to start it fails the test.
+func runResult(t *testing.T, cmd *exec.Cmd) result {
+	t.Helper()
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()
