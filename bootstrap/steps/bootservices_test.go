@@ -175,8 +175,16 @@ func TestFail2banWithoutJournal(t *testing.T) {
 	if pkgs != "fail2ban python3-pyinotify rsyslog orphan-sysvinit-scripts nftables" {
 		t.Errorf("packages %q", pkgs)
 	}
+	// rsyslog's init script comes with orphan-sysvinit-scripts whichever
+	// step installs rsyslog first (logging runs before fail2ban).
+	if got := strings.Join(Logging{}.packages(env)[0], " "); got != "rsyslog logrotate orphan-sysvinit-scripts" {
+		t.Errorf("logging packages under SysV %q", got)
+	}
 	// systemd keeps the journal.
 	sd := sysvEnv(t, distro.Systemd)
+	if got := strings.Join(Logging{}.packages(sd)[0], " "); got != "rsyslog logrotate" {
+		t.Errorf("logging packages under systemd %q", got)
+	}
 	s2, _ := Fail2ban{}.settings(context.Background(), sd)
 	if j := sshdJail(s2); !strings.Contains(j, "backend = systemd\n") || strings.Contains(j, "logpath") {
 		t.Errorf("systemd jail:\n%s", j)

@@ -76,6 +76,16 @@ _daemon = sshd(?:-session)?
 // service manager leaves them to a syslog daemon.
 func hasJournal(d distro.Info) bool { return d.ServiceManager == distro.Systemd }
 
+// sysvScriptsPackage holds the init scripts Debian moved out of the packages
+// that now ship only a systemd unit (rsyslog among them): installed beside
+// such a package on Debian with SysV init, nothing elsewhere.
+func sysvScriptsPackage(d distro.Info) []string {
+	if d.Family == distro.Debian && d.ServiceManager == distro.SysV {
+		return []string{"orphan-sysvinit-scripts"}
+	}
+	return nil
+}
+
 // authLog is where the distribution's syslog configuration writes the auth
 // facility (sshd's messages).
 func authLog(d distro.Info) string {
@@ -116,7 +126,7 @@ func fail2banPackages(d distro.Info, firewall string) [][]string {
 		if hasJournal(d) {
 			pkgs = [][]string{{"fail2ban", "python3-systemd"}}
 		} else {
-			pkgs = [][]string{{"fail2ban", "python3-pyinotify", "rsyslog", "orphan-sysvinit-scripts"}}
+			pkgs = [][]string{append([]string{"fail2ban", "python3-pyinotify", "rsyslog"}, sysvScriptsPackage(d)...)}
 		}
 	}
 	// The ban action needs its firewall tool.

@@ -68,8 +68,10 @@ func (l Logging) packages(env *Env) [][]string {
 	var pkgs []string
 	if s.Rsyslog {
 		// rsyslog's files grow until logrotate (only a Recommends of
-		// rsyslog) rotates them.
+		// rsyslog) rotates them. Under SysV, rsyslog's init script is
+		// in orphan-sysvinit-scripts.
 		pkgs = append(pkgs, "rsyslog", "logrotate")
+		pkgs = append(pkgs, sysvScriptsPackage(env.Distro)...)
 	}
 	if s.Upload {
 		pkgs = append(pkgs, journalRemotePackage(env.Distro))

@@ -30,7 +30,7 @@ const (
 	// chroot (ucf for ~200 files) and this test is about the init system;
 	// TestCIS and the e2e suite bake with it.
 	sysvBakeProfile = "ssh:\n  address_family: any\naudit:\n  aide: false\n"
-	sysvHostProfile = "ssh:\n  address_family: inet\n"
+	sysvHostProfile = "ssh:\n  address_family: inet\naudit:\n  aide: false\n"
 )
 
 // TestSysVBoot bakes the SysV root (scripts/build-root-sysv.sh) offline,
@@ -275,13 +275,14 @@ func TestSysVBoot(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := v.Upload("/tmp/hardbake", bin, 0o755); err != nil {
+		// Into alice's home: the mounts step made /tmp noexec.
+		if err := v.Upload("/home/alice/hardbake", bin, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := v.Upload("/tmp/audit-profile.yaml", []byte(sysvHostProfile), 0o644); err != nil {
+		if err := v.Upload("/home/alice/audit-profile.yaml", []byte(sysvHostProfile), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		out, err := v.Run("sudo -n /tmp/hardbake audit --profile /tmp/audit-profile.yaml")
+		out, err := v.Run("sudo -n /home/alice/hardbake audit --profile /home/alice/audit-profile.yaml")
 		t.Logf("%s", out)
 		if err != nil {
 			t.Fatalf("audit: %v", err)
