@@ -125,3 +125,76 @@ func TestRelabelSSHDir(t *testing.T) {
 		}
 	}
 }
+
+// TestNewUserExemptFromAgeing: in a real Debian root whose login.defs ages
+// passwords (as the accounts step sets it), the key-only user first boot
+// creates gets no maximum age and no inactivity lock, so no expiry can
+// demand a password it does not have; under SysV nothing else would do it.
+// The account files' backups useradd rewrote get the files step's modes
+// back. Without the accounts step's script and the files step's list nothing
+// is run.
+func TestNewUserExemptFromAgeing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real Debian root: not in -short")
+	}
+	dir := testroot.Debian(t, "bookworm")
+	defs, err := os.ReadFile(filepath.Join(dir, "etc/login.defs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defs = []byte(strings.Replace(string(defs), "\nPASS_MAX_DAYS\t99999", "\nPASS_MAX_DAYS\t365", 1))
+	if err := os.WriteFile(filepath.Join(dir, "etc/login.defs"), defs, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, d := testroot.Open(t, dir)
+	env := &steps.Env{Root: r, Run: runner.Exec{Chroot: dir}, Distro: d, Profile: profile.Default()}
+	maxDays := func(user string) string {
+		out, err := exec.Command("chroot", dir, "getent", "shadow", user).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Split(strings.TrimSpace(string(out)), ":")[4]
+	}
+
+	// Without the script: useradd applies login.defs, first boot runs nothing more.
+	changes, _, err := ensureUser(context.Background(), env, host.User{Name: "bob", Shell: "/bin/bash"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := maxDays("bob"); got != "365" || len(changes) != 1 {
+		t.Fatalf("without the script: max %q (login.defs has 365), changes %v", got, changes)
+	}
+
+	if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(steps.AgeingScript)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, steps.AgeingScript), []byte(steps.AgeingScriptText), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// The files step's list of modes (as it writes it on every service manager).
+	if err := os.MkdirAll(filepath.Join(dir, "etc/tmpfiles.d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, steps.FilesTmpfiles), []byte("z /etc/shadow- 0000 root shadow -\nz /etc/gshadow- 0000 root shadow -\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	changes, _, err = ensureUser(context.Background(), env, host.User{Name: "alice", Shell: "/bin/bash"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := maxDays("alice"); got != "" {
+		t.Errorf("alice's maximum password age %q, want none", got)
+	}
+	for _, p := range []string{"etc/shadow-", "etc/gshadow-"} {
+		if fi, err := os.Stat(filepath.Join(dir, p)); err != nil || fi.Mode().Perm() != 0 {
+			t.Errorf("/%s after useradd: %v %v, want mode 0000", p, fi.Mode(), err)
+		}
+	}
+	var ran []string
+	for _, c := range changes {
+		ran = append(ran, c.Command+": "+c.Summary)
+	}
+	if !slices.Contains(ran, steps.AgeingScript+": hardbake: no password ageing for bob (no usable password)\nhardbake: no password ageing for alice (no usable password)") {
+		t.Errorf("changes %q", ran)
+	}
+}

@@ -73,7 +73,8 @@ func ensureUser(ctx context.Context, env *steps.Env, u host.User) ([]report.Chan
 		if acct, err = lookupAccount(env.Root, u.Name); err != nil || acct == nil {
 			return changes, nil, fmt.Errorf("useradd did not create %s: %v", u.Name, err)
 		}
-		return changes, acct, nil
+		more, err := afterAccountChange(ctx, env)
+		return append(changes, more...), acct, err
 	}
 	if acct.Shell != u.Shell {
 		if err := do("login shell "+u.Shell, runner.Cmd{Name: "usermod", Args: []string{"-s", u.Shell, "--", u.Name}}); err != nil {
@@ -99,5 +100,42 @@ func ensureUser(ctx context.Context, env *steps.Env, u host.User) ([]report.Chan
 		}
 		changes = append(changes, report.Change{Kind: "write", Path: acct.Home, Summary: "home directory"})
 	}
-	return changes, acct, nil
+	if len(changes) == 0 {
+		return nil, acct, nil
+	}
+	more, err := afterAccountChange(ctx, env)
+	return append(changes, more...), acct, err
+}
+
+// afterAccountChange undoes what useradd and usermod do beyond the account:
+// login.defs' password ageing on a user without a password, and the live
+// files' modes on the backups /etc/shadow- and friends.
+func afterAccountChange(ctx context.Context, env *steps.Env) ([]report.Change, error) {
+	changes, err := exemptFromAgeing(ctx, env)
+	if err != nil {
+		return changes, err
+	}
+	more, err := steps.KeepAccountBackups(ctx, env)
+	return append(changes, more...), err
+}
+
+// exemptFromAgeing runs the accounts step's ageing exemption, when the image
+// has it, right after the user exists: useradd gives the new key-only user
+// login.defs' ageing, which would demand a password it does not have once it
+// expired. Under systemd a path unit runs the same script on every change of
+// /etc/shadow; SysV and OpenRC have no such watcher, so first boot runs it.
+func exemptFromAgeing(ctx context.Context, env *steps.Env) ([]report.Change, error) {
+	if !env.Root.Exists(steps.AgeingScript) {
+		return nil, nil
+	}
+	c := runner.Cmd{Name: steps.AgeingScript}
+	res, err := env.Run.Run(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	out := strings.TrimSpace(string(res.Stdout))
+	if out == "" {
+		return nil, nil
+	}
+	return []report.Change{{Kind: "run", Command: c.String(), Summary: out}}, nil
 }

@@ -164,7 +164,7 @@ func (s Accounts) configure(ctx context.Context, env *Env) ([]Action, error) {
 	}
 
 	// Ageing never locks out an account without a password.
-	if err := add(WriteFile(env.Root, AgeingScript, []byte(ageingScript), 0o755, "no password ageing for accounts without a password")); err != nil {
+	if err := add(WriteFile(env.Root, AgeingScript, []byte(AgeingScriptText), 0o755, "no password ageing for accounts without a password")); err != nil {
 		return nil, err
 	}
 	if env.Distro.ServiceManager == distro.Systemd {
@@ -316,7 +316,7 @@ func (s Accounts) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 	checks = append(checks, ssgCheck("accounts.no_ageing_without_password", "none", orNone(lock)))
 	if env.Distro.ServiceManager == distro.Systemd {
 		checks = append(checks, check("accounts.ageing_exemption_units", "enabled",
-			enabledWord(unitEnabled(env, AgeingService) && unitEnabled(env, AgeingPath) && read(AgeingScript) == ageingScript)))
+			enabledWord(unitEnabled(env, AgeingService) && unitEnabled(env, AgeingPath) && read(AgeingScript) == AgeingScriptText)))
 	} else {
 		c := check("accounts.ageing_exemption_units", "enabled", "no systemd: accounts created later are not exempted automatically")
 		c.Severity = report.Warn

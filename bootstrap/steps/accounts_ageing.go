@@ -31,11 +31,11 @@ const (
 	AgeingPath    = "hardbake-password-ageing.path"
 )
 
-// ageingScript is the one implementation of the rule on the machine. awk
+// AgeingScriptText is the one implementation of the rule on the machine. awk
 // (mawk on Debian, gawk elsewhere) is in every base system; chage is
 // shadow's and takes /etc/shadow's lock. A max of 99999 days (Debian's old
 // default) never comes, so such accounts are left alone.
-const ageingScript = `#!/bin/sh
+const AgeingScriptText = `#!/bin/sh
 # Written by hardbake (accounts step); rewritten on every bake.
 # Accounts without a usable password (hash empty, or starting with ! or *:
 # key-only admins made by first boot, cloud-init or an image build) get no

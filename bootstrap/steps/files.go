@@ -178,12 +178,16 @@ func (Files) configure(ctx context.Context, env *Env) ([]Action, error) {
 // tmpfiles.d and the path unit where systemd runs the machine, the apt hook
 // where apt installs packages.
 func keepActions(env *Env, files []guardedFile, states []fileState) ([]Action, error) {
+	tmpfiles := filesTmpfiles(files, states)
 	if env.Distro.ServiceManager != distro.Systemd {
-		return nil, nil
+		// No systemd-tmpfiles and no path unit: the list is still what
+		// first boot (KeepAccountBackups) and seal read the modes from.
+		a, err := WriteFile(env.Root, FilesTmpfiles, []byte(tmpfiles), 0o644, "the modes and owners, applied again by first boot after it adds a user")
+		return appendAction(nil, a), err
 	}
 	var actions []Action
 	for _, w := range []struct{ path, text, summary string }{
-		{FilesTmpfiles, filesTmpfiles(files, states), "the modes and owners, applied by systemd-tmpfiles at every boot"},
+		{FilesTmpfiles, tmpfiles, "the modes and owners, applied by systemd-tmpfiles at every boot"},
 		{FilesService, filesServiceText, "a service that applies them again"},
 		{FilesPath, filesPathText, "run it when shadow-utils rewrites a backup of the account files"},
 	} {
@@ -205,12 +209,13 @@ func keepActions(env *Env, files []guardedFile, states []fileState) ([]Action, e
 
 // keepChecks report whether the files that keep the modes are in place.
 func keepChecks(env *Env, files []guardedFile, states []fileState) []report.Check {
-	if env.Distro.ServiceManager != distro.Systemd {
-		return nil
-	}
 	want := map[string]string{FilesTmpfiles: filesTmpfiles(files, states), FilesService: filesServiceText, FilesPath: filesPathText}
 	paths := []string{FilesTmpfiles, FilesService, FilesPath}
-	if env.Distro.PackageManager == "apt" {
+	systemd := env.Distro.ServiceManager == distro.Systemd
+	if !systemd {
+		paths = paths[:1]
+	}
+	if systemd && env.Distro.PackageManager == "apt" {
 		want[FilesAptHook] = filesAptHookText
 		paths = append(paths, FilesAptHook)
 	}
@@ -225,6 +230,9 @@ func keepChecks(env *Env, files []guardedFile, states []fileState) []report.Chec
 			got = "differs"
 		}
 		checks = append(checks, check("files.keep "+p, "as hardbake writes it", got))
+	}
+	if !systemd {
+		return checks
 	}
 	return append(checks, check("files.keep_enabled_at_boot", "enabled", enabledWord(unitEnabled(env, "hardbake-files.path"))))
 }

@@ -1,10 +1,13 @@
 package steps
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"slices"
 	"strings"
+
+	"github.com/hardbake/hardbake/bootstrap/report"
 )
 
 // guardedFile is a file or directory whose mode and owner CIS restricts:
@@ -175,6 +178,24 @@ func accountBackupFixCmds(env *Env) [][]string {
 		}
 	}
 	return tmpfilesFixCmds(string(data), have)
+}
+
+// KeepAccountBackups puts the files step's modes back on the account
+// files' backups after first boot's useradd or usermod rewrote them with the
+// live files' modes: at once, on every service manager (systemd's path unit
+// would do it a moment later; SysV and OpenRC have none). Nothing when the
+// files step never ran on this root.
+func KeepAccountBackups(ctx context.Context, env *Env) ([]report.Change, error) {
+	fix := accountBackupFixCmds(env)
+	for _, c := range fix {
+		if _, err := env.Run.Run(ctx, cmd(c[0], c[1:]...)); err != nil {
+			return nil, err
+		}
+	}
+	if len(fix) == 0 {
+		return nil, nil
+	}
+	return []report.Change{{Kind: "run", Summary: "the account files' backups back to the modes of " + FilesTmpfiles}}, nil
 }
 
 // aptPostInvokeHook is the text of an apt.conf.d file running command after
