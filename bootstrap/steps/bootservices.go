@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"context"
 	"slices"
 	"strings"
 
@@ -120,6 +121,27 @@ func restartAction(env *Env, summary, unit string) Action {
 	default:
 		return Action{Kind: "run", Summary: summary, Cmd: cmd("service", name, "restart")}
 	}
+}
+
+// serviceState is what the service manager says of unit on the live
+// system: systemctl is-active's word, or for an init script "active" when
+// its status action exits 0 (LSB: running) and "inactive" otherwise.
+func serviceState(ctx context.Context, env *Env, unit string) string {
+	name := serviceName(env, unit)
+	var c []string
+	switch env.Distro.ServiceManager {
+	case distro.Systemd:
+		res, _ := env.Run.Run(ctx, cmd("systemctl", "is-active", name))
+		return strings.TrimSpace(string(res.Stdout))
+	case distro.OpenRC:
+		c = []string{"rc-service", name, "status"}
+	default:
+		c = []string{"service", name, "status"}
+	}
+	if _, err := env.Run.Run(ctx, cmd(c[0], c[1:]...)); err != nil {
+		return "inactive"
+	}
+	return "active"
 }
 
 // initScriptActions installs an LSB init script of hardbake's own at

@@ -303,8 +303,7 @@ func (t TimeSync) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 		}
 	}
 	if env.Live() {
-		res, _ := env.Run.Run(ctx, cmd("systemctl", "is-active", unit))
-		a := check("timesync.running", "active", strings.TrimSpace(string(res.Stdout)))
+		a := check("timesync.running", "active", serviceState(ctx, env, unit))
 		a.Refs = []string{rules[1]}
 		checks = append(checks, a)
 	}
