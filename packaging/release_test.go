@@ -14,13 +14,10 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
-	"crypto/sha256"
 	"debug/elf"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,7 +26,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 
 	"github.com/hardbake/hardbake/bootstrap/profile"
@@ -515,6 +511,10 @@ func TestPostrmMetricsFile(t *testing.T) {
 // the scripts are idempotent), runs, lists its files, renders its page,
 // enables nothing and leaves sshd's configuration alone; removal keeps the
 // profile, purge leaves the tree exactly as before the install.
+// dpkgRecords are dpkg's own records, which an install and purge rightly
+// change: left out of the before-and-after comparison.
+var dpkgRecords = []string{"/var/lib/dpkg", "/var/log/dpkg.log", "/var/log/alternatives.log", "/proc", "/sys", "/dev"}
+
 func TestDebInstall(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("dpkg -i into a chroot needs root")
@@ -525,7 +525,7 @@ func TestDebInstall(t *testing.T) {
 		t.Run(suite, func(t *testing.T) {
 			t.Parallel()
 			root := testroot.Debian(t, suite)
-			before := digest(t, root)
+			before := testroot.Digest(t, root, dpkgRecords...)
 			debIn := "/tmp/hardbake_0.1.0_amd64.deb"
 			data, err := os.ReadFile(r.path("hardbake_0.1.0_amd64.deb"))
 			if err != nil {
@@ -544,7 +544,7 @@ func TestDebInstall(t *testing.T) {
 			if err := os.Remove(filepath.Join(root, debIn)); err != nil {
 				t.Fatal(err)
 			}
-			installed := digest(t, root)
+			installed := testroot.Digest(t, root, dpkgRecords...)
 
 			want := fmt.Sprintf("hardbake %s commit %s built %s\n", testVersion, r.commit, r.date)
 			if got := run(t, "chroot", root, "hardbake", "version"); got != want {
@@ -610,74 +610,8 @@ func TestDebInstall(t *testing.T) {
 				t.Errorf("dpkg -r left /usr/bin/hardbake")
 			}
 			run(t, "chroot", root, "dpkg", "--purge", "hardbake")
-			assertSameTree(t, before, digest(t, root))
+			testroot.AssertSame(t, before, testroot.Digest(t, root, dpkgRecords...))
 		})
-	}
-}
-
-// digest maps every path of a root (except dpkg's own records, which
-// install and purge rightly change) to its type, mode, owner and content.
-func digest(t *testing.T, root string) map[string]string {
-	t.Helper()
-	skip := []string{"/var/lib/dpkg", "/var/log/dpkg.log", "/var/log/alternatives.log", "/proc", "/sys", "/dev"}
-	out := map[string]string{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel := "/" + strings.TrimPrefix(strings.TrimPrefix(p, root), "/")
-		for _, s := range skip {
-			if rel == s || strings.HasPrefix(rel, s+"/") {
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-		}
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		var sum string
-		switch {
-		case fi.Mode()&fs.ModeSymlink != 0:
-			sum, _ = os.Readlink(p)
-		case fi.Mode().IsRegular():
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			h := sha256.Sum256(data)
-			sum = hex.EncodeToString(h[:])
-		}
-		st := fi.Sys().(*syscall.Stat_t)
-		out[rel] = fmt.Sprintf("%v %d:%d %s", fi.Mode(), st.Uid, st.Gid, sum)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func assertSameTree(t *testing.T, before, after map[string]string) {
-	t.Helper()
-	var diffs []string
-	for p, b := range before {
-		if a, ok := after[p]; !ok {
-			diffs = append(diffs, "gone: "+p)
-		} else if a != b {
-			diffs = append(diffs, "changed: "+p)
-		}
-	}
-	for p := range after {
-		if _, ok := before[p]; !ok {
-			diffs = append(diffs, "left behind: "+p)
-		}
-	}
-	sort.Strings(diffs)
-	if len(diffs) > 0 {
-		t.Errorf("after purge the root differs from before the install:\n%s", strings.Join(diffs, "\n"))
 	}
 }
 

@@ -66,25 +66,6 @@ func keyOnlyAdmin(t *testing.T, dir, name string, cloud bool) ssh.Signer {
 	return signer
 }
 
-// sshSudo logs in as user with the key and runs `sudo -n true`.
-func sshSudo(addr, user string, signer ssh.Signer) (string, error) {
-	c, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
-		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second})
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	s, err := c.NewSession()
-	if err != nil {
-		return "", err
-	}
-	defer s.Close()
-	var stderr strings.Builder
-	s.Stderr = &stderr
-	out, err := s.Output("sudo -n true && echo sudo-ok")
-	return strings.TrimSpace(string(out) + " " + stderr.String()), err
-}
-
 // shadowFields is name's /etc/shadow line split at ':'.
 func shadowFields(t *testing.T, dir, name string) []string {
 	t.Helper()
@@ -163,7 +144,7 @@ func TestAgeingNeverLocksOutKeyOnlyAdmins(t *testing.T) {
 				}
 				addr := startSSHD(t, dir)
 				for user, signer := range keys {
-					out, err := sshSudo(addr, user, signer)
+					out, err := sshRun(addr, user, signer, "sudo -n true && echo sudo-ok")
 					ok := err == nil && strings.HasPrefix(out, "sudo-ok")
 					if ok != exempt {
 						t.Errorf("%s, password changed %d days ago, exempt=%v: key login + sudo -n true: %q %v", user, age, exempt, out, err)

@@ -64,7 +64,7 @@ func TestSSHCryptoClients(t *testing.T) {
 			}
 
 			addr := startSSHD(t, dir)
-			if out, err := goSSH(addr, key.signer); err != nil || out != "ok" {
+			if out, err := sshRun(addr, "tester", key.signer, "echo ok"); err != nil || out != "ok" {
 				t.Errorf("x/crypto/ssh client: %q %v", out, err)
 			}
 			if out, err := openSSH(addr, key.file); err != nil || out != "ok" {
@@ -249,8 +249,10 @@ func startSSHD(t *testing.T, dir string) string {
 	return ""
 }
 
-func goSSH(addr string, signer ssh.Signer) (string, error) {
-	c, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{User: "tester", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
+// sshRun logs in as user with the key (Go's SSH client) and runs command:
+// its output and error output, trimmed.
+func sshRun(addr, user string, signer ssh.Signer, command string) (string, error) {
+	c, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
 		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second})
 	if err != nil {
 		return "", err
@@ -261,8 +263,10 @@ func goSSH(addr string, signer ssh.Signer) (string, error) {
 		return "", err
 	}
 	defer s.Close()
-	out, err := s.Output("echo ok")
-	return strings.TrimSpace(string(out)), err
+	var stderr strings.Builder
+	s.Stderr = &stderr
+	out, err := s.Output(command)
+	return strings.TrimSpace(string(out) + " " + stderr.String()), err
 }
 
 func openSSH(addr, keyFile string, opts ...string) (string, error) {

@@ -82,7 +82,7 @@ func TestFirstbootDebianRoots(t *testing.T) {
 			cfgDir := t.TempDir()
 
 			// Hostile input: exit 2, the field named, the tree untouched.
-			before := treeDigest(t, dir)
+			before := testroot.Digest(t, dir, "/proc", "/sys", "/dev")
 			bad := []struct{ yaml, msg string }{
 				{strings.Replace(hostYAML, "- ssh-ed25519", "- command=\"/bin/sh\" ssh-ed25519", 1), "user.authorized_keys[0] (line 6): has authorized_keys options (command)"},
 				{strings.Replace(hostYAML, "name: alice", "name: daemon", 1), `user.name (line 2): "daemon" is an existing system account (uid 1`},
@@ -116,7 +116,7 @@ func TestFirstbootDebianRoots(t *testing.T) {
 			}
 			os.Remove(inImage)
 			delete(before, "etc/hardbake/host.yaml")
-			assertSameTree(t, before, treeDigest(t, dir))
+			testroot.AssertSame(t, before, testroot.Digest(t, dir, "/proc", "/sys", "/dev"))
 
 			// The real run, from the in-image file (what write_files leaves).
 			writeSecret(t, inImage, hostYAML)
@@ -188,13 +188,13 @@ func TestFirstbootDebianRoots(t *testing.T) {
 			}
 
 			// Second run: the marker makes it a no-op, byte for byte.
-			before = treeDigest(t, dir)
+			before = testroot.Digest(t, dir, "/proc", "/sys", "/dev")
 			writeSecret(t, cfg, hostYAML)
 			r = hardbake(t, "firstboot", "--root", dir, "--config", cfg, "--json")
 			if rep := r.report(t); r.code != 0 || rep.Changed != 0 {
 				t.Fatalf("second run: exit %d changed %d\n%s", r.code, rep.Changed, r.stdout)
 			}
-			assertSameTree(t, before, treeDigest(t, dir))
+			testroot.AssertSame(t, before, testroot.Digest(t, dir, "/proc", "/sys", "/dev"))
 
 			// A power cut before the marker: the next run completes the
 			// same state without redoing what exists.

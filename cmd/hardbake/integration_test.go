@@ -5,15 +5,12 @@ package main
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -96,63 +93,6 @@ func (r result) report(t *testing.T) report.Report {
 	return rep
 }
 
-// treeDigest fingerprints every file, link and directory under dir (content,
-// mode, owner), so "nothing changed" can be asserted byte for byte.
-func treeDigest(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		if rel == "proc" || rel == "sys" || rel == "dev" {
-			return fs.SkipDir
-		}
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		sum := fi.Mode().String()
-		switch {
-		case fi.Mode().IsRegular():
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			sum += fmt.Sprintf(" %x", sha256.Sum256(data))
-		case fi.Mode()&fs.ModeSymlink != 0:
-			target, _ := os.Readlink(p)
-			sum += " -> " + target
-		}
-		out[rel] = sum
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func assertSameTree(t *testing.T, before, after map[string]string) {
-	t.Helper()
-	var diffs []string
-	for p, s := range before {
-		if after[p] != s {
-			diffs = append(diffs, "changed or removed: "+p)
-		}
-	}
-	for p := range after {
-		if _, ok := before[p]; !ok {
-			diffs = append(diffs, "added: "+p)
-		}
-	}
-	sort.Strings(diffs)
-	if len(diffs) > 0 {
-		t.Fatalf("the root changed:\n%s", strings.Join(diffs, "\n"))
-	}
-}
-
 // sshdT asks the root's own sshd for its effective configuration.
 func sshdT(t *testing.T, rootDir string) map[string][]string {
 	t.Helper()
@@ -214,7 +154,7 @@ func TestBakeDebianRoots(t *testing.T) {
 		t.Run(suite, func(t *testing.T) {
 			dir := testroot.Debian(t, suite)
 			hostile(t, dir)
-			before := treeDigest(t, dir)
+			before := testroot.Digest(t, dir, "/proc", "/sys", "/dev")
 
 			// Bad input: exit 2, a precise message, the root untouched.
 			badProfile := filepath.Join(t.TempDir(), "bad.yaml")
@@ -227,7 +167,7 @@ func TestBakeDebianRoots(t *testing.T) {
 			if r := hardbake(t, "bake", "--root", dir, "--only", "sshd"); r.code != 2 || !strings.Contains(r.stderr, `unknown step "sshd"`) {
 				t.Fatalf("unknown step: exit %d\n%s", r.code, r.stderr)
 			}
-			assertSameTree(t, before, treeDigest(t, dir))
+			testroot.AssertSame(t, before, testroot.Digest(t, dir, "/proc", "/sys", "/dev"))
 
 			// Audit of the unhardened root fails and says why.
 			r = hardbake(t, "audit", "--only", "ssh", "--root", dir, "--json")
@@ -247,7 +187,7 @@ func TestBakeDebianRoots(t *testing.T) {
 			if r.code != 0 || !strings.Contains(r.stdout, "+PasswordAuthentication no") || !strings.Contains(r.stdout, "sshd -T") {
 				t.Fatalf("plan: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 			}
-			assertSameTree(t, before, treeDigest(t, dir))
+			testroot.AssertSame(t, before, testroot.Digest(t, dir, "/proc", "/sys", "/dev"))
 
 			// Bake: the root's own sshd must report the hardened values.
 			r = hardbake(t, "bake", "--only", "ssh", "--root", dir, "--json")
@@ -299,12 +239,12 @@ func TestBakeDebianRoots(t *testing.T) {
 			// sshd -t rejects the result: files restored, exit 1, sshd's message shown.
 			writeFile(t, filepath.Join(dir, "etc/ssh/sshd_config.d/90-broken.conf"), "NoSuchOption yes\n")
 			writeFile(t, prof, "ssh:\n  address_family: inet6\n")
-			before = treeDigest(t, dir)
+			before = testroot.Digest(t, dir, "/proc", "/sys", "/dev")
 			r = hardbake(t, "bake", "--only", "ssh", "--root", dir, "--profile", prof)
 			if r.code != 1 || !strings.Contains(r.stderr, "NoSuchOption") || !strings.Contains(r.stderr, "previous files restored") {
 				t.Fatalf("broken config: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 			}
-			assertSameTree(t, before, treeDigest(t, dir))
+			testroot.AssertSame(t, before, testroot.Digest(t, dir, "/proc", "/sys", "/dev"))
 		})
 	}
 }

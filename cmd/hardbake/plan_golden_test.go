@@ -46,12 +46,12 @@ func TestPlanGoldenJSON(t *testing.T) {
 		name := filepath.Base(fx)
 		t.Run(name, func(t *testing.T) {
 			dir := testroot.Copy(t, fx)
-			before := treeDigest(t, dir)
+			before := testroot.Digest(t, dir, "/proc", "/sys", "/dev")
 			r := hardbake(t, "plan", "--root", dir, "--json")
 			if r.code != 0 {
 				t.Fatalf("plan: exit %d\n%s", r.code, r.stderr)
 			}
-			assertSameTree(t, before, treeDigest(t, dir))
+			testroot.AssertSame(t, before, testroot.Digest(t, dir, "/proc", "/sys", "/dev"))
 			got := r.stdout
 			for _, n := range planNoise {
 				got = n.re.ReplaceAllString(got, n.with)
