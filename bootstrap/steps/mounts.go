@@ -83,7 +83,11 @@ func (s Mounts) Plan(ctx context.Context, env *Env) ([]Action, error) {
 	if err != nil || a == nil {
 		return nil, err
 	}
-	actions := []Action{*a}
+	var actions []Action
+	if mask := holdTmpMount(env, want); mask != nil {
+		actions = append(actions, *mask)
+	}
+	actions = append(actions, *a)
 	if env.CanRun() {
 		if _, ok := runner.Lookup(env.Root.HostPath("/"), "findmnt"); ok {
 			actions = append(actions, Action{
@@ -93,6 +97,26 @@ func (s Mounts) Plan(ctx context.Context, env *Env) ([]Action, error) {
 		}
 	}
 	return actions, nil
+}
+
+// holdTmpMount keeps the new /tmp line from taking effect before the next
+// boot on a running systemd host whose /tmp is not a mount point (a Packer
+// build VM). Once any package script runs daemon-reload, the fstab line is
+// tmp.mount, and starting any service with PrivateTmp= (systemd-timesyncd
+// restarted by the timesync step, say) pulls it in: an empty noexec tmpfs
+// over /tmp would hide the running build's files, hardbake's own report
+// directory among them. A runtime mask lives in /run and is gone at reboot.
+func holdTmpMount(env *Env, want []fstabMount) *Action {
+	if !env.Live() || env.Distro.ServiceManager != distro.Systemd ||
+		!slices.ContainsFunc(want, func(m fstabMount) bool { return m.Where == "/tmp" }) {
+		return nil
+	}
+	info, _ := env.Root.ReadFile("/proc/self/mountinfo")
+	if _, mounted := mountinfoOptions(string(info), "/tmp"); mounted {
+		return nil
+	}
+	return &Action{Kind: "run", Cmd: cmd("systemctl", "mask", "--runtime", "tmp.mount"),
+		Summary: "no tmpfs over /tmp before the next boot (a runtime mask): the running build's files in /tmp stay"}
 }
 
 // findmntVerify is util-linux's fstab check: the target's own libmount
