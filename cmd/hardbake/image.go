@@ -10,6 +10,12 @@ import (
 	"github.com/hardbake/hardbake/images/diskimage"
 )
 
+// imageSteps are the steps `audit --image` judges when --only names none:
+// the checklist's, whose checks read files only. The CIS steps (kernel
+// through audit) compare owners a read-only image does not map and run the
+// image's own tools (systemd-sysctl, auditctl, pam-auth-update).
+var imageSteps = []string{"ssh", "updates", "services", "fail2ban", "firewall", "firstboot"}
+
 // openImage opens --image read-only for `audit --image`; f.img keeps it
 // for closeImage.
 func openImage(f *stepFlags) (*root.Root, error) {

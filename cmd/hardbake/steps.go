@@ -96,7 +96,11 @@ func newEnv(f *stepFlags, logw io.Writer) (*steps.Env, []steps.Step, error) {
 		}
 	}
 	skip := append(append([]string{}, f.skip...), p.Skip...)
-	selected, err := steps.Select(f.only, skip)
+	only := f.only
+	if f.image != "" && len(only) == 0 {
+		only = imageSteps
+	}
+	selected, err := steps.Select(only, skip)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -160,6 +164,9 @@ func runSteps(ctx context.Context, mode steps.Mode, args []string, stdout, stder
 		return err
 	}
 	env.Log("hardbake %s %s on %s: %s", version, mode, env.Root, env.Distro)
+	if f.image != "" && len(f.only) == 0 {
+		env.Log("audit --image judges %s and seal; the CIS steps need the image's owners and tools: audit them with --root on a mounted copy or on the booted host", strings.Join(imageSteps, ", "))
+	}
 	start := time.Now()
 	rep, runErr := steps.Run(ctx, env, mode, selected)
 	stampReport(rep)
