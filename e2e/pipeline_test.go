@@ -203,7 +203,7 @@ func (e *env) packerNumbers(t *testing.T, log string) {
 // applies over the image's ssh.address_family.
 const (
 	imageProfile = "ssh:\n  address_family: any\naudit:\n  aide: false\nseal:\n  remove_user: packer\n"
-	hostProfile  = "ssh:\n  address_family: inet\naudit:\n  aide: false\n"
+	hostProfile  = "ssh:\n  address_family: inet\naudit:\n  aide: false\nseal:\n  remove_user: packer\n"
 )
 
 func (e *env) profileFile(t *testing.T, name, content string) string {
