@@ -144,11 +144,16 @@ func (f Fail2ban) Check(ctx context.Context, env *Env) ([]report.Check, error) {
 // not found any log file for sshd jail"), which at the first boot of an
 // image comes before sshd has logged anything.
 func authLogAction(env *Env, path string) *Action {
+	return emptyLogAction(env, path, "empty auth log for the sshd jail (syslog appends to it)")
+}
+
+// emptyLogAction creates the log file path empty, root:adm 0640, when it is
+// missing; nil when it exists.
+func emptyLogAction(env *Env, path, summary string) *Action {
 	if env.Root.Exists(path) {
 		return nil
 	}
-	return &Action{Kind: "write", Path: path, Data: []byte{}, Mode: 0o640, Owner: root.Owner{UID: 0, GID: groupID(env, "adm")},
-		Summary: "empty auth log for the sshd jail (syslog appends to it)"}
+	return &Action{Kind: "write", Path: path, Data: []byte{}, Mode: 0o640, Owner: root.Owner{UID: 0, GID: groupID(env, "adm")}, Summary: summary}
 }
 
 // groupID is name's gid in the root's /etc/group, or 0 (root) when missing.

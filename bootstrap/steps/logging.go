@@ -216,6 +216,7 @@ func (l Logging) configure(ctx context.Context, env *Env) ([]Action, error) {
 	}
 	actions = appendAction(actions, a)
 	actions = append(actions, logFileActions(logFileFixes(env))...)
+	actions = append(actions, runtimeLogActions(env)...)
 	if env.Live() {
 		// journald keeps its clients' streams across a restart (they are
 		// in its file descriptor store); rsyslog and the uploader reread

@@ -146,6 +146,28 @@ func logFileActions(fixes []logFileFix) []Action {
 	return actions
 }
 
+// runtimeLogs are logs their programs create on the running system with
+// their service's umask (0644), after any bake: unattended-upgrades' at its
+// first daily run. They are made empty, root:adm 0640, while their directory
+// exists and they do not; the programs append to them and logrotate's
+// create copies the mode. (cloud-init's logs are kept that way by seal,
+// which empties them instead of letting cloud-init clean remove them.)
+var runtimeLogs = []string{
+	"/var/log/unattended-upgrades/unattended-upgrades.log",
+	"/var/log/unattended-upgrades/unattended-upgrades-dpkg.log",
+}
+
+// runtimeLogActions plans runtimeLogs.
+func runtimeLogActions(env *Env) []Action {
+	var actions []Action
+	for _, p := range runtimeLogs {
+		if env.Root.Exists(path.Dir(p)) {
+			actions = appendAction(actions, emptyLogAction(env, p, "empty, so that its program appends to a 0640 file instead of creating a 0644 one"))
+		}
+	}
+	return actions
+}
+
 // fixLogFiles applies the modes and groups now. For a step that writes
 // under /var/log after the logging step ran (the audit step's aideinit
 // writes /var/log/aide/aideinit.log 0644), so the bake ends with every log

@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
+	"github.com/hardbake/hardbake/bootstrap/distro"
 	"github.com/hardbake/hardbake/bootstrap/profile"
 	"github.com/hardbake/hardbake/bootstrap/root"
 	"github.com/hardbake/hardbake/bootstrap/runner"
@@ -406,5 +408,34 @@ func TestLogAptHookRuns(t *testing.T) {
 				t.Errorf("directory %s: %v (directories are left alone)", d, fi.Mode())
 			}
 		}
+	}
+}
+
+// TestRuntimeLogsMadeStrict: unattended-upgrades' logs are made empty,
+// root:adm 0640, where their directory exists, so its first run appends to
+// them instead of creating them 0644; existing files are left alone.
+func TestRuntimeLogsMadeStrict(t *testing.T) {
+	env := sysvEnv(t, distro.Systemd)
+	if got := runtimeLogActions(env); len(got) != 0 {
+		t.Fatalf("without unattended-upgrades' log directory: %+v", got)
+	}
+	os.WriteFile(env.Root.HostPath("/etc/group"), []byte("root:x:0:\nadm:x:4:\n"), 0o644)
+	if err := os.MkdirAll(env.Root.HostPath("/var/log/unattended-upgrades"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Execute(context.Background(), env, runtimeLogActions(env)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range runtimeLogs {
+		fi, err := os.Stat(env.Root.HostPath(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := fi.Sys().(*syscall.Stat_t); fi.Mode().Perm() != 0o640 || st.Gid != 4 || fi.Size() != 0 {
+			t.Errorf("%s: %v gid %d size %d, want empty 0640 adm", p, fi.Mode(), st.Gid, fi.Size())
+		}
+	}
+	if again := runtimeLogActions(env); len(again) != 0 {
+		t.Errorf("existing logs planned again: %+v", again)
 	}
 }

@@ -42,9 +42,12 @@ const buildUserUnit = "/etc/systemd/system/hardbake-remove-build-user.service"
 func (s Seal) ops(env *Env) []sealOp {
 	r := env.Root
 	var ops []sealOp
-	// cloud-init first: its clean also removes logs the log pass would empty.
+	// Without --logs: the log pass below empties cloud-init's logs and
+	// keeps them, with the mode and group the logging step gave them. Once
+	// removed, cloud-init would create cloud-init-output.log world-readable
+	// (0644, its service's umask) at first boot.
 	if _, ok := lookupInRoot(env, "cloud-init"); ok && hasCloudInitState(env) {
-		ops = append(ops, sealOp{Kind: "run", Cmd: []string{"cloud-init", "clean", "--logs"}, Why: "forget this instance so cloud-init runs again at first boot"})
+		ops = append(ops, sealOp{Kind: "run", Cmd: []string{"cloud-init", "clean"}, Why: "forget this instance so cloud-init runs again at first boot"})
 	}
 	keys, _ := r.Glob("/etc/ssh/ssh_host_*")
 	for _, k := range keys {
@@ -342,6 +345,11 @@ func (s Seal) Apply(ctx context.Context, env *Env) ([]report.Change, error) {
 		case "run":
 			_, err = env.Run.Run(ctx, cmd(op.Cmd[0], op.Cmd[1:]...))
 		case "truncate":
+			// An existing file keeps its mode and owner. One an earlier
+			// op removed stays removed.
+			if !env.Root.Exists(op.Path) {
+				continue
+			}
 			err = env.Root.WriteFile(op.Path, nil, 0o444, root.RootOwner)
 		case "write":
 			mode := op.Mode
